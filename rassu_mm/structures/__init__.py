@@ -1,0 +1,3 @@
+from .ssu_data_sample import SSUDataSample
+
+__all__ = ['SSUDataSample']

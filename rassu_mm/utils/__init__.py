@@ -1,0 +1,8 @@
+from .checkpoint import (UnsafeCheckpointError, install_safe_checkpoint_loading,
+                         mmengine_checkpoint_types, safe_torch_load)
+from .dist import setup_cpu_distributed
+
+__all__ = [
+    'UnsafeCheckpointError', 'install_safe_checkpoint_loading',
+    'mmengine_checkpoint_types', 'safe_torch_load', 'setup_cpu_distributed'
+]
