@@ -158,3 +158,29 @@ def test_getattr_in_checkpoint_is_restricted(tmp_path):
     torch.save(dict(meta=dict(x=_GetattrPayload())), path)
     with pytest.raises(UnsafeCheckpointError, match='getattr'):
         _load_checkpoint(path, map_location='cpu')
+
+
+@pytest.mark.slow
+def test_dist_train_on_cpu_uses_gloo(tmp_path):
+    """tools/dist_train.sh with 2 CPU processes trains and checkpoints."""
+    work_dir = tmp_path / 'work'
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PYTHONPATH=REPO,
+        PORT='29631')
+    proc = subprocess.run([
+        'bash',
+        osp.join(REPO, 'tools/dist_train.sh'),
+        osp.join(REPO, 'tests/fixtures/toy_config.py'), '2', '--work-dir',
+        str(work_dir)
+    ],
+                          cwd=REPO,
+                          env=env,
+                          capture_output=True,
+                          text=True)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert 'rank 0 of 2 uses the gloo backend' in out
+    ckpt = torch.load(work_dir / 'iter_8.pth', weights_only=False)
+    assert ckpt['meta']['iter'] == 8

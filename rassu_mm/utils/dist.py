@@ -34,7 +34,8 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
     wrapper_cfg = dict(wrapper_cfg)
     if wrapper_cfg.get('type', 'MMDistributedDataParallel') == \
             'MMDistributedDataParallel':
-        wrapper_cfg['type'] = 'CPUDistributedDataParallel'
+        # scoped name: the runner looks wrappers up in the root registry
+        wrapper_cfg['type'] = 'mmseg.CPUDistributedDataParallel'
     cfg.model_wrapper_cfg = wrapper_cfg
     if not torch_dist.is_initialized():
         torch_dist.init_process_group(
