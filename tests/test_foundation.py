@@ -184,3 +184,34 @@ def test_dist_train_on_cpu_uses_gloo(tmp_path):
     assert 'rank 0 of 2 uses the gloo backend' in out
     ckpt = torch.load(work_dir / 'iter_8.pth', weights_only=False)
     assert ckpt['meta']['iter'] == 8
+
+
+def test_intact_checkpoint_detection(tmp_path):
+    from rassu_mm.utils import is_intact_checkpoint
+    path = tmp_path / 'iter_2.pth'
+    torch.save(dict(state_dict=dict(w=torch.randn(1000))), path)
+    assert is_intact_checkpoint(str(path))
+    data = path.read_bytes()
+    (tmp_path / 'cut.pth').write_bytes(data[:len(data) // 2])
+    assert not is_intact_checkpoint(str(tmp_path / 'cut.pth'))
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF  # inside the tensor payload
+    (tmp_path / 'flip.pth').write_bytes(bytes(flipped))
+    assert not is_intact_checkpoint(str(tmp_path / 'flip.pth'))
+
+
+@pytest.mark.slow
+def test_resume_skips_truncated_last_checkpoint(tmp_path):
+    work_dir = tmp_path / 'work'
+    dump = str(tmp_path / 'start.pth')
+    proc = _train(
+        work_dir, dict(type='KillAtIterHook', kill_iter=5), check=False)
+    assert proc.returncode == -9
+    last = work_dir / 'iter_4.pth'
+    last.write_bytes(last.read_bytes()[:1000])  # crash while saving
+    proc = _train(work_dir, dict(type='DumpTrainStartHook', out_file=dump),
+                  '--resume')
+    assert 'iter_4.pth is truncated or corrupt' in proc.stdout + proc.stderr
+    assert torch.load(dump, weights_only=False)['iter'] == 2
+    assert torch.load(
+        work_dir / 'iter_8.pth', weights_only=False)['meta']['iter'] == 8

@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 import rassu_mm  # noqa: F401  registers components, safe checkpoint loading
 from mmseg.registry import RUNNERS
 from mmseg.utils import register_all_modules
-from rassu_mm.utils import setup_cpu_distributed
+from rassu_mm.utils import find_resumable_checkpoint, setup_cpu_distributed
 
 
 def parse_args():
@@ -83,6 +83,11 @@ def main():
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
     cfg.resume = args.resume
+    if args.resume and cfg.get('load_from') is None:
+        # skip a truncated/corrupt last checkpoint (warns), as a crash
+        # while saving leaves one behind
+        cfg.load_from = find_resumable_checkpoint(cfg.work_dir) \
+            if osp.isdir(cfg.work_dir) else None
     setup_cpu_distributed(cfg, args.launcher)
 
     if 'runner_type' not in cfg:
