@@ -1,0 +1,271 @@
+"""SSUDataset: clips of frames + audio + masks + captions (SSU JSON)."""
+import copy
+import json
+import logging
+import os.path as osp
+from typing import Callable, List, Optional, Union
+
+import mmengine.fileio as fileio
+from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+from mmengine.registry import DefaultScope
+
+from mmseg.registry import DATASETS
+from .errors import ClipDataError
+from .metainfo import make_palette
+
+SEG_MODES = ('binary', 'semantic')
+
+
+@DATASETS.register_module()
+class SSUDataset(BaseDataset):
+    """A sound source understanding dataset in the SSU format.
+
+    The annotation file (``DESIGN.md`` section 3) holds ``metainfo``
+    (``dataset_name``, ``classes``, ``super_categories``, ``fps``, optional
+    ``palette``) and ``clips``; each clip has ``clip_id``, ``categories``,
+    ``audio`` and ``frames`` (``image``, ``mask``, ``caption``), paths
+    relative to ``data_root``/``data_prefix['root']``. Each clip becomes one
+    data info dict of ``docs/data_contract.md``.
+
+    Metainfo keys missing from the class ``METAINFO`` and the ``metainfo``
+    argument are taken from the annotation file at :meth:`full_init`.
+    When the file's class list differs from the dataset's, semantic mask
+    values are remapped by ``label_map`` (file value ``i + 1`` -> dataset
+    value ``j + 1``; classes the dataset lacks -> 255, ignored).
+
+    Args:
+        ann_file (str): Annotation JSON, relative to ``data_root``.
+        seg_mode (str): ``'binary'`` (0 silent / 255 sounding pixels ->
+            0 / 1) or ``'semantic'`` (class index ``1..C``, 0 background,
+            255 ignore). Defaults to ``'binary'``.
+        allow_missing_masks (bool): Accept frames without a mask outside
+            test mode (they load as all-ignore masks, e.g. AVSBench S4
+            training clips). Test mode always accepts them.
+        allow_missing_captions (bool): Same for captions (``None``).
+        check_files (bool): Check at load time that every frame, mask and
+            audio file exists. Defaults to True.
+        skip_bad_clips (bool): Skip clips that fail a check (at load time,
+            or while the training pipeline loads them) with a warning and a
+            count, instead of raising :class:`ClipDataError`. Test-mode
+            pipelines always raise. Defaults to False.
+        reduce_zero_label (bool): As in mmseg; semantic mode only.
+        data_prefix (dict): ``root``: folder under ``data_root`` that the
+            annotation paths are relative to. Defaults to ``dict(root='')``.
+        backend_args (dict, optional): mmengine file backend arguments.
+        **kwargs: :class:`mmengine.dataset.BaseDataset` arguments
+            (``metainfo``, ``data_root``, ``pipeline``, ``test_mode``,
+            ``lazy_init``, ``serialize_data``, ``indices``, ...).
+    """
+    METAINFO: dict = dict()
+
+    def __init__(self,
+                 ann_file: str,
+                 seg_mode: str = 'binary',
+                 allow_missing_masks: bool = False,
+                 allow_missing_captions: bool = False,
+                 check_files: bool = True,
+                 skip_bad_clips: bool = False,
+                 reduce_zero_label: bool = False,
+                 data_prefix: dict = dict(root=''),
+                 backend_args: Optional[dict] = None,
+                 pipeline: List[Union[dict, Callable]] = [],
+                 **kwargs) -> None:
+        if seg_mode not in SEG_MODES:
+            raise ValueError(f'seg_mode must be one of {SEG_MODES}, '
+                             f'got {seg_mode!r}')
+        self.seg_mode = seg_mode
+        self.allow_missing_masks = allow_missing_masks
+        self.allow_missing_captions = allow_missing_captions
+        self.check_files = check_files
+        self.skip_bad_clips = skip_bad_clips
+        self.reduce_zero_label = reduce_zero_label
+        self.backend_args = copy.deepcopy(backend_args)
+        self.label_map: Optional[dict] = None
+        self.bad_clips: List[ClipDataError] = []
+        self.num_pipeline_skips = 0
+        # build the pipeline in the mmseg scope unless a scope is active,
+        # so the dataset also works outside a Runner
+        scope = None if DefaultScope.get_current_instance() else 'mmseg'
+        with DefaultScope.overwrite_default_scope(scope):
+            super().__init__(
+                ann_file=ann_file,
+                data_prefix=copy.copy(data_prefix),
+                pipeline=pipeline,
+                **kwargs)
+
+    # ------------------------------------------------------------------
+    # annotation loading
+    def load_data_list(self) -> List[dict]:
+        """Parse the annotation JSON into one data info dict per clip.
+
+        Raises:
+            ClipDataError: For a malformed file, or for a bad clip when
+                ``skip_bad_clips`` is False.
+        """
+        ann = self._read_annotation()
+        self._merge_file_metainfo(ann.get('metainfo', {}))
+        data_list, seen = [], set()
+        self.bad_clips = []
+        for index, raw in enumerate(ann['clips']):
+            try:
+                info = self.parse_data_info(raw, index)
+                if info['clip_id'] in seen:
+                    raise ClipDataError(info['clip_id'], self.ann_file,
+                                        'duplicate clip id')
+                seen.add(info['clip_id'])
+            except ClipDataError as err:
+                if not self.skip_bad_clips:
+                    raise
+                self.bad_clips.append(err)
+                print_log(f'skipping bad clip: {err}', 'current',
+                          logging.WARNING)
+                continue
+            data_list.append(info)
+        if self.bad_clips:
+            print_log(
+                f'{type(self).__name__}: skipped {len(self.bad_clips)} of '
+                f'{len(ann["clips"])} clips of {self.ann_file}', 'current',
+                logging.WARNING)
+        return data_list
+
+    def _read_annotation(self) -> dict:
+        try:
+            text = fileio.get_text(
+                self.ann_file, backend_args=self.backend_args)
+        except FileNotFoundError:
+            raise ClipDataError('?', self.ann_file,
+                                'annotation file not found') from None
+        try:
+            ann = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ClipDataError('?', self.ann_file,
+                                f'malformed JSON: {err}') from None
+        if not isinstance(ann, dict) or not isinstance(
+                ann.get('clips'), list) or not isinstance(
+                    ann.get('metainfo', {}), dict):
+            raise ClipDataError(
+                '?', self.ann_file, "malformed annotation: expected an "
+                "object with a 'clips' list and a 'metainfo' object")
+        return ann
+
+    def _merge_file_metainfo(self, file_meta: dict) -> None:
+        """Fill metainfo from the file; build ``label_map`` and palette."""
+        file_classes = list(file_meta.get('classes', []))
+        for key, value in file_meta.items():
+            self._metainfo.setdefault(key, copy.deepcopy(value))
+        classes = list(self._metainfo.get('classes', []))
+        self._metainfo['classes'] = tuple(classes)
+        self.label_map = None
+        if file_classes and file_classes != classes:
+            self.label_map = {
+                i + 1: classes.index(c) + 1 if c in classes else 255
+                for i, c in enumerate(file_classes)
+            }
+        palette = self._metainfo.get('palette')
+        if palette is None or len(palette) != len(classes):
+            self._metainfo['palette'] = make_palette(len(classes))
+        self._metainfo.setdefault('dataset_name', type(self).__name__)
+        self._metainfo.setdefault('fps', 1)
+        self._metainfo.update(
+            seg_mode=self.seg_mode,
+            label_map=self.label_map,
+            reduce_zero_label=self.reduce_zero_label)
+
+    def parse_data_info(self, raw: dict, index: int) -> dict:
+        """Check one raw clip entry and turn it into a data info dict.
+
+        Args:
+            raw (dict): The clip entry of the annotation file.
+            index (int): Its position in ``clips`` (named when the entry
+                has no usable ``clip_id``).
+
+        Returns:
+            dict: The data info of ``docs/data_contract.md``.
+        """
+        ann_file = self.ann_file
+        if not isinstance(raw, dict) or not isinstance(
+                raw.get('clip_id'), str) or not raw['clip_id']:
+            raise ClipDataError(f'#{index}', ann_file,
+                                "entry has no string 'clip_id'")
+        clip_id = raw['clip_id']
+        frames = raw.get('frames')
+        if not isinstance(frames, list) or not frames or not all(
+                isinstance(f, dict) and isinstance(f.get('image'), str)
+                for f in frames):
+            raise ClipDataError(
+                clip_id, ann_file,
+                "'frames' must be a non-empty list of {'image': ...}")
+        if not isinstance(raw.get('audio'), str):
+            raise ClipDataError(clip_id, ann_file, "missing 'audio' path")
+        categories = raw.get('categories', [])
+        classes = self._metainfo['classes']
+        unknown = [c for c in categories if c not in classes]
+        if unknown:
+            raise ClipDataError(clip_id, ann_file,
+                                f'unknown categories {unknown}')
+
+        root = self.data_prefix.get('root', '')
+        frame_paths = [osp.join(root, f['image']) for f in frames]
+        audio_path = osp.join(root, raw['audio'])
+        mask_paths = [
+            osp.join(root, f['mask']) if f.get('mask') else None
+            for f in frames
+        ]
+        captions = [f.get('caption') for f in frames]
+        self._check_optional(clip_id, mask_paths, 'mask',
+                             self.allow_missing_masks)
+        self._check_optional(clip_id, captions, 'caption',
+                             self.allow_missing_captions)
+        if any(c is not None and not isinstance(c, str) for c in captions):
+            raise ClipDataError(clip_id, ann_file, 'a caption is not a string')
+        if self.check_files:
+            for path in [audio_path, *frame_paths, *mask_paths]:
+                if path is not None and not fileio.exists(
+                        path, backend_args=self.backend_args):
+                    raise ClipDataError(clip_id, path, 'file not found')
+        return dict(
+            clip_id=clip_id,
+            categories=list(categories),
+            audio_path=audio_path,
+            frame_paths=frame_paths,
+            mask_paths=mask_paths,
+            captions=captions,
+            fps=self._metainfo['fps'],
+            dataset_name=self._metainfo['dataset_name'],
+            seg_mode=self.seg_mode,
+            label_map=self.label_map,
+            reduce_zero_label=self.reduce_zero_label)
+
+    def _check_optional(self, clip_id: str, values: list, name: str,
+                        allowed: bool) -> None:
+        if self.test_mode or allowed:
+            return
+        missing = [k for k, v in enumerate(values) if v is None]
+        if missing:
+            raise ClipDataError(
+                clip_id, self.ann_file,
+                f'frames {missing} have no {name} (allowed only in test mode '
+                f'or with allow_missing_{name}s=True)')
+
+    # ------------------------------------------------------------------
+    def prepare_data(self, idx: int) -> Optional[dict]:
+        """Run the pipeline; with ``skip_bad_clips`` a training clip whose
+        files turn out to be bad is replaced by another (mmengine refetch)."""
+        try:
+            return super().prepare_data(idx)
+        except ClipDataError as err:
+            if not self.skip_bad_clips or self.test_mode:
+                raise
+            self.num_pipeline_skips += 1
+            print_log(
+                f'skipping bad clip ({self.num_pipeline_skips} so far in this '
+                f'process): {err}', 'current', logging.WARNING)
+            return None
+
+    def get_cat_ids(self, idx: int) -> List[int]:
+        """Indices (into ``classes``) of the clip's categories."""
+        classes = list(self._metainfo['classes'])
+        return [
+            classes.index(c) for c in self.get_data_info(idx)['categories']
+        ]

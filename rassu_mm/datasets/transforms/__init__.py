@@ -1,0 +1,11 @@
+from .formatting import PackSSUInputs
+from .loading import (LoadClipAudio, LoadClipCaptions, LoadClipFrames,
+                      LoadClipMasks)
+from .transforms import (ClipPhotoMetricDistortion, ClipRandomCrop,
+                         ClipRandomFlip, ClipResize, swap_position_words)
+
+__all__ = [
+    'LoadClipFrames', 'LoadClipMasks', 'LoadClipAudio', 'LoadClipCaptions',
+    'ClipResize', 'ClipRandomCrop', 'ClipRandomFlip',
+    'ClipPhotoMetricDistortion', 'PackSSUInputs', 'swap_position_words'
+]
