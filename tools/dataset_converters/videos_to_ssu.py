@@ -25,14 +25,13 @@ import logging
 import os
 import os.path as osp
 import shutil
-import wave
 
 import av
 import cv2
-import numpy as np
 from mmengine.logging import print_log
 from tqdm import tqdm
 
+from rassu_mm.apis.video_io import decode_audio, sample_frames, write_wav
 from rassu_mm.datasets import (F_LIFESCENE_METAINFO, F_MUSIC_METAINFO,
                                ClipDataError)
 
@@ -68,59 +67,9 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def sample_frames(path: str, clip_id: str, fps: float,
-                  position: float) -> list:
-    """Decode the frames shown at ``(k + position) / fps``.
-
-    Returns:
-        list[np.ndarray]: ``T`` BGR uint8 ``[H, W, 3]`` frames, ``T`` the
-        number of whole ``1 / fps`` windows in the video.
-    """
-    chosen, prev, rate = [], None, 25.0
-    with av.open(path) as container:
-        if not container.streams.video:
-            raise ClipDataError(clip_id, path, 'no video stream')
-        stream = container.streams.video[0]
-        rate = float(stream.average_rate or stream.guessed_rate or rate)
-        for frame in container.decode(stream):
-            if frame.time is None:
-                continue
-            # the frame shown at a target time is the last one before it
-            while frame.time > (len(chosen) + position) / fps + 1e-6:
-                shown = frame if prev is None else prev
-                chosen.append(shown.to_ndarray(format='bgr24'))
-            prev = frame
-        last = None if prev is None else prev.to_ndarray(format='bgr24')
-    if prev is None:
-        raise ClipDataError(clip_id, path, 'no decodable video frames')
-    duration = float(prev.time) + 1.0 / rate
-    num = int(np.floor(duration * fps + 1e-3))
-    if num < 1:
-        raise ClipDataError(
-            clip_id, path,
-            f'video shorter than one 1/fps window ({duration:.2f} s)')
-    return (chosen + [last] * num)[:num]
-
-
 def extract_audio(path: str, clip_id: str, rate: int, out_path: str) -> None:
     """Decode the first audio stream to a mono 16-bit wav at ``rate``."""
-    with av.open(path) as container:
-        if not container.streams.audio:
-            raise ClipDataError(clip_id, path, 'no audio stream')
-        stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format='s16', layout='mono', rate=rate)
-        chunks = []
-        for frame in container.decode(stream):
-            chunks += [f.to_ndarray() for f in resampler.resample(frame)]
-        chunks += [f.to_ndarray() for f in resampler.resample(None)]
-    if not chunks:
-        raise ClipDataError(clip_id, path, 'no decodable audio')
-    samples = np.concatenate([c.reshape(-1) for c in chunks]).astype('<i2')
-    with wave.open(out_path, 'wb') as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(rate)
-        f.writeframes(samples.tobytes())
+    write_wav(decode_audio(path, clip_id, rate), rate, out_path)
 
 
 def convert_clip(path: str, clip_id: str, args, info: dict,
