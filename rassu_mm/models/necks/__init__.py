@@ -1,0 +1,3 @@
+from .mask_collaboration import MaskCollaborationModule
+
+__all__ = ['MaskCollaborationModule']

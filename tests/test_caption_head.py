@@ -1,0 +1,201 @@
+import pytest
+import torch
+
+from rassu_mm.models.caption_heads import (MoHECaptionHead, beam_search,
+                                           greedy_search)
+from rassu_mm.models.tokenization import train_caption_tokenizer
+from rassu_mm.structures import SSUDataSample
+
+CLASSES = ['violin', 'cello', 'flute', 'drum']
+SUPER = dict(String=['violin', 'cello'], Wind=['flute'], Percussion=['drum'])
+DATASETS = ['f-Music', 'f-Lifescene']
+CAPTIONS = [
+    'The woman on the left is playing a flute.',
+    'The man on the right is playing the cello.',
+    'The boy in the middle is playing the drum.',
+    'The girl on the left is playing the violin, while the man plays a drum.',
+]
+B, T, L, C = 2, 3, 6, 24
+
+
+@pytest.fixture(scope='module')
+def tokenizer(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('tok')
+    train_caption_tokenizer(CAPTIONS, vocab_size=300).save_pretrained(folder)
+    return str(folder)
+
+
+def _head(tokenizer, **kwargs):
+    torch.manual_seed(0)
+    cfg = dict(tokenizer=tokenizer, in_channels=C, embed_dims=32,
+               num_layers=2, num_heads=4, feedforward_channels=48,
+               num_experts=3, top_k=2, dropout=0., classes=CLASSES,
+               super_categories=SUPER, dataset_names=DATASETS,
+               generation=dict(max_length=12))
+    cfg.update(kwargs)
+    return MoHECaptionHead(**cfg)
+
+
+def _samples(captions=None):
+    captions = captions or [CAPTIONS[:3], CAPTIONS[1:]]
+    cats = [['flute', 'cello'], ['violin', 'drum']]
+    samples = []
+    for b in range(B):
+        ds = SSUDataSample(metainfo=dict(dataset_name='f-Music',
+                                         num_frames=T, clip_id=str(b)))
+        ds.gt_captions = captions[b]
+        ds.categories = cats[b]
+        samples.append(ds)
+    return samples
+
+
+def _neck_outs(requires_grad=False):
+    torch.manual_seed(1)
+    memory = torch.randn(B * T, L, C, requires_grad=requires_grad)
+    return dict(memory=memory, region_embeds=None)
+
+
+def test_loss_keys_and_backward(tokenizer):
+    head = _head(tokenizer).train()
+    losses = head.loss(_neck_outs(), _samples())
+    assert set(losses) == {
+        'loss_caption', 'acc_caption', 'loss_balance', 'loss_cls_category',
+        'loss_cls_super', 'loss_cls_dataset'
+    }
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    total.backward()
+    assert head.decoder.token_embed.weight.grad.abs().sum() > 0
+    assert head.prompter.fc_super.weight.grad.abs().sum() > 0
+    assert head.prompter.category_embed.weight.grad.abs().sum() > 0
+
+
+def test_frames_without_caption_skip_the_caption_loss(tokenizer):
+    head = _head(tokenizer).train()
+    captions = [[CAPTIONS[0], None, CAPTIONS[2]], [None, None, CAPTIONS[3]]]
+    outs = _neck_outs(requires_grad=True)
+    losses = head.loss(outs, _samples(captions))
+    losses['loss_caption'].backward()
+    grad_norm = outs['memory'].grad.flatten(1).abs().sum(1)
+    assert (grad_norm[[1, 3, 4]] == 0).all()
+    assert (grad_norm[[0, 2, 5]] > 0).all()
+    # the same loss as a batch of only the captioned frames' memory
+    other = dict(memory=outs['memory'].detach().clone(), region_embeds=None)
+    other['memory'][[1, 3, 4]] = 5.
+    torch.testing.assert_close(
+        head.loss(other, _samples(captions))['loss_caption'],
+        losses['loss_caption'])
+
+
+def test_all_frames_without_caption_give_zero_loss(tokenizer):
+    head = _head(tokenizer, classes=None).train()
+    losses = head.loss(_neck_outs(), _samples([[None] * T] * B))
+    assert losses['loss_caption'] == 0 and losses['loss_balance'] == 0
+    sum(losses.values()).backward()  # the graph is valid
+
+
+@pytest.mark.parametrize('strategy', ['greedy', 'beam'])
+def test_cached_equals_uncached(tokenizer, strategy):
+    head = _head(tokenizer).eval()
+    outs, samples = _neck_outs(), _samples()
+    cached = head.generate(outs, samples, strategy=strategy, use_cache=True)
+    uncached = head.generate(outs, samples, strategy=strategy,
+                             use_cache=False)
+    assert cached.shape == (B * T, 12)
+    assert torch.equal(cached, uncached)
+
+
+@pytest.mark.parametrize('use_cache', [True, False])
+def test_beam_size_one_equals_greedy(tokenizer, use_cache):
+    head = _head(tokenizer).eval()
+    outs, samples = _neck_outs(), _samples()
+    greedy = head.generate(outs, samples, strategy='greedy',
+                           use_cache=use_cache)
+    beam = head.generate(outs, samples, strategy='beam', beam_size=1,
+                         use_cache=use_cache)
+    assert torch.equal(greedy, beam)
+
+
+def test_predict_returns_clip_lists(tokenizer):
+    head = _head(tokenizer).eval()
+    captions = head.predict(_neck_outs(), _samples())
+    assert len(captions) == B and all(len(c) == T for c in captions)
+    assert all(isinstance(s, str) for c in captions for s in c)
+    assert not any('[' in s for c in captions for s in c)
+
+
+def test_plain_decoder_without_prompts_or_experts(tokenizer):
+    head = _head(tokenizer, classes=None, num_experts=1, top_k=1).train()
+    losses = head.loss(_neck_outs(), _samples())
+    assert set(losses) == {'loss_caption', 'acc_caption'}
+    head.eval()
+    assert len(head.predict(_neck_outs(), _samples())) == B
+
+
+def test_prompter_labels(tokenizer):
+    prompter = _head(tokenizer).prompter
+    targets = prompter.targets(_samples())
+    assert targets['category'].tolist() == [[0, 1, 1, 0], [1, 0, 0, 1]]
+    assert targets['super'].tolist() == [[1, 1, 0], [1, 0, 1]]
+    assert targets['dataset'].tolist() == [0, 0]
+    pooled = torch.randn(B, 32)
+    logits = prompter.classify(pooled)
+    torch.testing.assert_close(  # a category logit adds its group's logit
+        logits['category'] - logits['super'][:, [0, 0, 1, 2]],
+        prompter.fc_category(prompter.mlp(pooled)))
+    logits['category'] = torch.tensor([[5., -5, -5, -5], [-5, -5, -5, -4]])
+    labels = prompter.predict(logits, _samples())
+    assert labels['category'].tolist() == [[1, 0, 0, 0], [0, 0, 0, 1]]
+    assert labels['super'].tolist() == [[1, 0, 0], [0, 0, 1]]
+    assert labels['dataset'].tolist() == [0, 0]
+    assert prompter(labels).shape == (B, 3, 32)
+    with pytest.raises(KeyError):
+        prompter.targets([SSUDataSample(metainfo=dict(dataset_name='x'),
+                                        categories=['piano'])])
+
+
+class _TableState:
+    """Next-token distribution depends only on the last token."""
+    # vocab: 0 pad, 1 unk, 2 bos, 3 eos, 4 'a', 5 'b'
+    TABLE = {2: {4: .6, 5: .4}, 4: {3: .5, 4: .25, 5: .25},
+             5: {3: .9, 4: .05, 5: .05}}
+
+    def __init__(self, n):
+        self.memory = torch.zeros(n, 1, 1)
+
+    def log_probs(self, tokens):
+        out = torch.full((len(tokens), 6), 1e-9)
+        for i, last in enumerate(tokens[:, -1].tolist()):
+            for tok, p in self.TABLE.get(last, {0: 1.}).items():
+                out[i, tok] = p
+        return out.log()
+
+    def reorder(self, index):
+        self.memory = self.memory[index]
+
+
+def test_greedy_and_beam_eos_handling():
+    greedy = greedy_search(_TableState(2), 2, 5, 2, 3, 0)
+    assert greedy.tolist() == [[4, 3]] * 2  # stops once every row ended
+    beam = beam_search(_TableState(2), 2, 5, 2, 3, 0, beam_size=2,
+                       length_penalty=0.)
+    assert beam.tolist() == [[5, 3]] * 2  # 0.4 * 0.9 > 0.6 * 0.5
+
+
+@pytest.mark.slow
+def test_overfits_captions_and_generates_them(tokenizer):
+    head = _head(tokenizer, num_layers=1,
+                 generation=dict(max_length=24)).train()
+    outs, samples = _neck_outs(), _samples()
+    opt = torch.optim.AdamW(head.parameters(), lr=1e-2)
+    for _ in range(60):
+        losses = head.loss(outs, samples)
+        opt.zero_grad()
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+        opt.step()
+    head.eval()
+    expected = [[c.lower() for c in clip.gt_captions] for clip in samples]
+    for cfg in (dict(strategy='greedy'), dict(strategy='beam'),
+                dict(strategy='greedy', use_cache=False)):
+        head.generation.update(cfg)
+        assert head.predict(outs, samples) == expected

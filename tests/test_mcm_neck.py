@@ -1,0 +1,157 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MessageHub
+from mmengine.structures import PixelData
+from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+from rassu_mm.models.clip_utils import CLIP_MEAN, CLIP_STD
+from rassu_mm.models.necks import MaskCollaborationModule
+from rassu_mm.structures import SSUDataSample
+
+TINY_CLIP = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                 num_attention_heads=2, image_size=32, patch_size=8,
+                 projection_dim=16)
+MEAN = (123.675, 116.28, 103.53)
+STD = (58.395, 57.12, 57.375)
+B, T, H, W, L, C = 2, 2, 40, 48, 5, 24
+
+
+@pytest.fixture
+def inputs():
+    torch.manual_seed(0)
+    return (torch.randn(B * T, 3, H, W), torch.randn(B * T, 10, 12),
+            torch.randn(B * T, L, C))
+
+
+def _neck(**kwargs):
+    torch.manual_seed(0)
+    return MaskCollaborationModule(C, clip=TINY_CLIP, **kwargs)
+
+
+def _clip_images(frames):
+    """Direct CLIP preprocessing of data-preprocessor frames."""
+    rgb = (frames * torch.tensor(STD).view(1, 3, 1, 1) +
+           torch.tensor(MEAN).view(1, 3, 1, 1)) / 255.
+    rgb = F.interpolate(rgb, size=(32, 32), mode='bilinear',
+                        align_corners=False)
+    return ((rgb - torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)) /
+            torch.tensor(CLIP_STD).view(1, 3, 1, 1))
+
+
+def _samples(gt):
+    samples = []
+    for b in range(B):
+        ds = SSUDataSample()
+        ds.gt_sem_seg = PixelData(data=gt[b * T:(b + 1) * T])
+        samples.append(ds)
+    return samples
+
+
+@pytest.mark.parametrize('mode', ['pool', 'masked_image'])
+def test_shapes_and_frozen_clip(inputs, mode):
+    frames, logits, memory = inputs
+    neck = _neck(mode=mode).train()
+    assert not neck.clip.training
+    memory.requires_grad_(True)
+    out = neck(frames, logits, memory)
+    assert out['memory'].shape == (B * T, L, C)
+    assert out['region_embeds'].shape == (B * T, 16)
+    (out['memory'].sum() + out['region_embeds'].sum()).backward()
+    assert all(p.grad is None for p in neck.clip.parameters())
+    assert all(not p.requires_grad for p in neck.clip.parameters())
+    assert all(p.grad is not None for p in neck.proj.parameters())
+    assert memory.grad is not None
+
+
+def test_full_mask_pools_all_patches(inputs):
+    frames, _, memory = inputs
+    neck = _neck().eval()
+    full = torch.full((B * T, 10, 12), 30.)
+    out = neck(frames, full, memory)
+    clip = neck.clip
+    tokens = clip.vision_model.post_layernorm(
+        clip.vision_model(pixel_values=_clip_images(frames))
+        .last_hidden_state[:, 1:])
+    region = tokens.mean(1)
+    torch.testing.assert_close(out['region_embeds'],
+                               clip.visual_projection(region))
+    torch.testing.assert_close(out['memory'],
+                               memory + neck.proj(region)[:, None])
+
+
+def test_masked_image_mode_full_mask_is_clip_embedding(inputs):
+    frames, _, memory = inputs
+    neck = _neck(mode='masked_image').eval()
+    out = neck(frames, torch.full((B * T, 10, 12), 30.), memory)
+    ref = neck.clip(pixel_values=_clip_images(frames)).image_embeds
+    torch.testing.assert_close(out['region_embeds'], ref, atol=1e-5,
+                               rtol=1e-4)
+
+
+def test_mask_selects_region(inputs):
+    frames, _, memory = inputs
+    neck = _neck().eval()
+    left = torch.full((B * T, 10, 12), -30.)
+    left[..., :6] = 30.
+    out = neck(frames, left, memory)
+    tokens = neck.clip.vision_model.post_layernorm(
+        neck.clip.vision_model(pixel_values=_clip_images(frames))
+        .last_hidden_state[:, 1:]).view(B * T, 4, 4, -1)
+    ref = neck.clip.visual_projection(tokens[:, :, :2].mean((1, 2)))
+    torch.testing.assert_close(out['region_embeds'], ref, atol=1e-5,
+                               rtol=1e-4)
+
+
+def test_undetached_mask_gets_rcc_gradient(inputs):
+    frames, logits, memory = inputs
+    logits.requires_grad_(True)
+    _neck()(frames, logits, memory)['region_embeds'].sum().backward()
+    assert logits.grad is not None and logits.grad.abs().sum() > 0
+
+
+def test_load_pretrained_folder(tmp_path):
+    torch.manual_seed(1)
+    model = CLIPVisionModelWithProjection(CLIPVisionConfig(**TINY_CLIP))
+    model.save_pretrained(tmp_path)
+    neck = MaskCollaborationModule(C, pretrained=str(tmp_path))
+    for name, param in model.state_dict().items():
+        torch.testing.assert_close(neck.clip.state_dict()[name], param)
+    neck.init_weights()  # must not re-initialise pretrained CLIP weights
+    for name, param in model.state_dict().items():
+        torch.testing.assert_close(neck.clip.state_dict()[name], param)
+    with pytest.raises(ValueError):
+        MaskCollaborationModule(C, clip=TINY_CLIP, pretrained=str(tmp_path))
+
+
+def test_gt_mask_schedule(inputs):
+    frames, logits, memory = inputs
+    gt = torch.zeros(B * T, H - 8, W - 8, dtype=torch.long)  # unpadded gt
+    gt[:, 4:20, 8:30] = 1
+    gt[0, 0, 0] = 255  # ignore counts as not sounding
+    samples = _samples(gt)
+    gt_logits = (F.pad((gt == 1).float(), (0, 8, 0, 8)) * 2 - 1) * 30
+    neck = _neck(gt_mask_schedule=dict(end_iter=100)).train()
+    hub = MessageHub.get_current_instance()
+    expected_gt = neck(frames, gt_logits, memory)
+    expected_pred = neck(frames, logits, memory)
+
+    hub.update_info('iter', 0)
+    out = neck(frames, logits, memory, samples)
+    torch.testing.assert_close(out['memory'], expected_gt['memory'],
+                               atol=1e-5, rtol=1e-4)
+    hub.update_info('iter', 100)
+    out = neck(frames, logits, memory, samples)
+    torch.testing.assert_close(out['memory'], expected_pred['memory'])
+    hub.update_info('iter', 50)
+    torch.manual_seed(0)
+    used = [
+        not torch.allclose(
+            neck(frames, logits, memory, samples)['memory'],
+            expected_pred['memory']) for _ in range(20)
+    ]
+    assert 0 < sum(used) < 20
+    hub.update_info('iter', 0)
+    neck.eval()
+    out = neck(frames, logits, memory, samples)
+    torch.testing.assert_close(out['memory'], expected_pred['memory'])
