@@ -1,0 +1,4 @@
+"""Evaluation of masks and captions (:class:`SSUMetric`)."""
+from .metrics import SSUMetric
+
+__all__ = ['SSUMetric']

@@ -1,0 +1,3 @@
+from .ssu_metric import SSUMetric
+
+__all__ = ['SSUMetric']

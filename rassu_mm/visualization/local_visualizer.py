@@ -1,0 +1,218 @@
+"""SSULocalVisualizer: masks and captions of every frame of a clip."""
+import math
+from typing import List, Optional, Sequence, Tuple, Union
+
+import cv2
+import mmcv
+import numpy as np
+from mmengine.dist import master_only
+from mmseg.registry import VISUALIZERS
+from mmseg.visualization import SegLocalVisualizer
+
+from rassu_mm.datasets.metainfo import make_palette
+from rassu_mm.structures import SSUDataSample
+
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+@VISUALIZERS.register_module()
+class SSULocalVisualizer(SegLocalVisualizer):
+    """Draws one image per clip: for every frame the ground truth (left) and
+    the prediction (right), each with its mask overlaid and its caption
+    written below, frames in a grid of ``ncols`` such pairs per row.
+
+    The image goes to every visualisation backend (``LocalVisBackend``,
+    ``TensorboardVisBackend``, ...), to a window (``show=True``) or to
+    ``out_file``.
+
+    Args:
+        name (str): Instance name. Defaults to ``'visualizer'``.
+        image (np.ndarray, optional): Initial image. Defaults to None.
+        vis_backends (list[dict], optional): Backend configs.
+            Defaults to None.
+        save_dir (str, optional): Directory of the backends' files.
+            Defaults to None.
+        classes (list[str], optional): Semantic class names, label ``k`` is
+            ``classes[k - 1]``. Defaults to ``dataset_meta['classes']``.
+        palette (list, optional): RGB colour of each class. Defaults to
+            ``dataset_meta['palette']``.
+        dataset_name (str, optional): Stored in ``dataset_meta``.
+        seg_mode (str): ``'binary'`` (0 silent, 1 sounding) or
+            ``'semantic'``. Defaults to ``'binary'``.
+        alpha (float): Opacity of the mask overlay. Defaults to 0.5.
+        mask_color (tuple): RGB colour of sounding pixels in binary mode.
+            Defaults to ``(255, 48, 48)``.
+        ncols (int, optional): GT/prediction pairs per grid row. Defaults
+            to about ``sqrt(T / 2)``, which gives a roughly square image.
+    """
+
+    def __init__(self,
+                 name: str = 'visualizer',
+                 image: Optional[np.ndarray] = None,
+                 vis_backends: Optional[List[dict]] = None,
+                 save_dir: Optional[str] = None,
+                 classes: Optional[List[str]] = None,
+                 palette: Optional[List] = None,
+                 dataset_name: Optional[str] = None,
+                 seg_mode: str = 'binary',
+                 alpha: float = 0.5,
+                 mask_color: Tuple[int, int, int] = (255, 48, 48),
+                 ncols: Optional[int] = None,
+                 **kwargs) -> None:
+        super().__init__(
+            name, image, vis_backends, save_dir, alpha=alpha, **kwargs)
+        assert seg_mode in ('binary', 'semantic'), seg_mode
+        self.set_dataset_meta(classes, palette, dataset_name)
+        self.seg_mode = seg_mode
+        self.mask_color = np.array(mask_color, dtype=np.float64)
+        self.ncols = ncols
+
+    def set_dataset_meta(self,
+                         classes: Optional[List[str]] = None,
+                         palette: Optional[List] = None,
+                         dataset_name: Optional[str] = None) -> None:
+        """Store class names and palette as given (no Cityscapes default:
+        the runner sets the dataset's metainfo before testing)."""
+        self.dataset_meta = dict(
+            classes=classes, palette=palette, dataset_name=dataset_name)
+
+    def _overlay(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Blend the sounding pixels of ``mask`` ``[H, W]`` into ``frame``
+        ``[H, W, 3]`` (RGB); ``0`` and ``255`` pixels stay untouched."""
+        if mask.shape != frame.shape[:2]:
+            mask = mmcv.imresize(
+                mask, frame.shape[1::-1], interpolation='nearest')
+        out = frame.astype(np.float64)
+        labels = [k for k in np.unique(mask) if k not in (0, 255)]
+        for k in labels:
+            if self.seg_mode == 'binary':
+                color = self.mask_color
+            else:
+                palette = self.dataset_meta.get('palette') or \
+                    make_palette(256)
+                color = np.array(palette[k - 1], dtype=np.float64)
+            sel = mask == k
+            out[sel] = out[sel] * (1 - self.alpha) + color * self.alpha
+        return out.round().astype(np.uint8)
+
+    @staticmethod
+    def _wrap(text: str, width: int, scale: float) -> List[str]:
+        """Split ``text`` into lines no wider than ``width`` pixels."""
+        lines = ['']
+        for word in text.split():
+            line = f'{lines[-1]} {word}'.strip()
+            line_width = cv2.getTextSize(line, _FONT, scale, 1)[0][0]
+            if lines[-1] and line_width > width:
+                lines.append(word)
+            else:
+                lines[-1] = line
+        return lines
+
+    @staticmethod
+    def _text_strip(lines: List[str], width: int, scale: float,
+                    num_lines: int) -> np.ndarray:
+        """A white ``[h, width, 3]`` strip with ``num_lines`` text rows."""
+        (_, line_h), baseline = cv2.getTextSize('Ag', _FONT, scale, 1)
+        step = line_h + baseline + 4
+        strip = np.full((step * num_lines + 4, width, 3), 255, np.uint8)
+        for i, line in enumerate(lines):
+            cv2.putText(strip, line, (4, 4 + line_h + i * step), _FONT, scale,
+                        (0, 0, 0), 1, cv2.LINE_AA)
+        return strip
+
+    def draw_clip(self, frames: Sequence[np.ndarray],
+                  data_sample: SSUDataSample, draw_gt: bool,
+                  draw_pred: bool) -> np.ndarray:
+        """Compose the grid image of one clip.
+
+        Args:
+            frames (Sequence[np.ndarray]): ``T`` RGB frames ``[H, W, 3]``.
+            data_sample (SSUDataSample): ``gt_sem_seg``/``pred_sem_seg``
+                ``[T, H, W]`` and ``gt_captions``/``pred_captions``, each
+                optional.
+            draw_gt (bool): Draw the ground-truth panel.
+            draw_pred (bool): Draw the prediction panel.
+
+        Returns:
+            np.ndarray: The RGB image.
+        """
+        panels = []
+        for kind, on in (('gt', draw_gt), ('pred', draw_pred)):
+            if not on:
+                continue
+            masks = data_sample.get(f'{kind}_sem_seg')
+            masks = None if masks is None else \
+                masks.data.cpu().numpy().astype(np.uint8)
+            captions = data_sample.get(f'{kind}_captions')
+            title = 'GT' if kind == 'gt' else 'Pred'
+            panels.append([
+                (frame if masks is None else self._overlay(frame, masks[t]),
+                 f'{title}: {captions[t] or "-"}' if captions else title)
+                for t, frame in enumerate(frames)
+            ])
+        height = max(f.shape[0] for f in frames)
+        width = max(f.shape[1] for f in frames)
+        scale = max(0.35, width / 900)
+        texts = [[self._wrap(c, width - 8, scale) for _, c in p]
+                 for p in panels]
+        num_lines = max(len(lines) for p in texts for lines in p)
+        cells = []
+        for t in range(len(frames)):
+            pair = []
+            for panel, panel_texts in zip(panels, texts):
+                img = np.zeros((height, width, 3), np.uint8)
+                frame = panel[t][0]
+                img[:frame.shape[0], :frame.shape[1]] = frame
+                strip = self._text_strip(panel_texts[t], width, scale,
+                                         num_lines)
+                pair.append(np.concatenate([img, strip], axis=0))
+            cells.append(np.concatenate(pair, axis=1))
+        ncols = self.ncols or max(1, round(math.sqrt(len(frames) / 2)))
+        blank = np.zeros_like(cells[0])
+        cells += [blank] * (-len(cells) % ncols)
+        rows = [
+            np.concatenate(cells[i:i + ncols], axis=1)
+            for i in range(0, len(cells), ncols)
+        ]
+        return np.concatenate(rows, axis=0)
+
+    @master_only
+    def add_datasample(self,
+                       name: str,
+                       image: Union[np.ndarray, Sequence[np.ndarray]],
+                       data_sample: Optional[SSUDataSample] = None,
+                       draw_gt: bool = True,
+                       draw_pred: bool = True,
+                       show: bool = False,
+                       wait_time: float = 0,
+                       out_file: Optional[str] = None,
+                       step: int = 0) -> None:
+        """Draw a clip and send the image to the backends (or a window, or
+        ``out_file``).
+
+        Args:
+            name (str): Image identifier (e.g. ``'test_<clip_id>'``).
+            image (np.ndarray | Sequence[np.ndarray]): The ``T`` RGB frames,
+                ``[T, H, W, 3]`` or a list of ``[H, W, 3]``.
+            data_sample (SSUDataSample, optional): Ground truth and
+                prediction of the clip. Without it the bare frames are
+                drawn.
+            draw_gt (bool): Draw the ground truth. Defaults to True.
+            draw_pred (bool): Draw the prediction. Defaults to True.
+            show (bool): Display the image in a window. Defaults to False.
+            wait_time (float): Display time in seconds. Defaults to 0.
+            out_file (str, optional): Write the image here instead of the
+                backends. Defaults to None.
+            step (int): Global step of the backends. Defaults to 0.
+        """
+        assert draw_gt or draw_pred, 'nothing to draw'
+        data_sample = data_sample if data_sample is not None \
+            else SSUDataSample()
+        drawn = self.draw_clip(list(image), data_sample, draw_gt, draw_pred)
+        self.set_image(drawn)
+        if show:
+            self.show(drawn, win_name=name, wait_time=wait_time)
+        if out_file is not None:
+            mmcv.imwrite(mmcv.rgb2bgr(drawn), out_file)
+        else:
+            self.add_image(name, drawn, step)
