@@ -1,0 +1,4 @@
+from .audio_cnn import AudioCNN
+from .vggish import VGGish
+
+__all__ = ['AudioCNN', 'VGGish']

@@ -1,0 +1,3 @@
+from .ssuformer import SSUFormer
+
+__all__ = ['SSUFormer']
