@@ -32,7 +32,7 @@ def _clip(seed, num_frames=2, size=64):
 def test_ssuformer_with_caption_branch_trains_and_predicts(tmp_path):
     train_caption_tokenizer(CAPTIONS, vocab_size=100).save_pretrained(
         tmp_path)
-    cfg = Config.fromfile(osp.join(REPO, 'configs/ssuformer_demo.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs/ssuformer_demo_seg.py'))
     cfg.model.neck = dict(
         type='MaskCollaborationModule', embed_dims=64,
         clip=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,

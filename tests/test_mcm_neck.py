@@ -155,3 +155,15 @@ def test_gt_mask_schedule(inputs):
     neck.eval()
     out = neck(frames, logits, memory, samples)
     torch.testing.assert_close(out['memory'], expected_pred['memory'])
+
+
+@pytest.mark.parametrize('mode', ['pool', 'masked_image'])
+def test_memory_path_detaches_the_mask(inputs, mode):
+    """Only region_embeds (RCC) carry gradient to the mask logits."""
+    frames, logits, memory = inputs
+    logits.requires_grad_(True)
+    out = _neck(mode=mode)(frames, logits, memory)
+    out['memory'].sum().backward(retain_graph=True)
+    assert logits.grad is None or logits.grad.abs().sum() == 0
+    out['region_embeds'].sum().backward()
+    assert logits.grad is not None and logits.grad.abs().sum() > 0

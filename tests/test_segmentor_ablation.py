@@ -1,6 +1,6 @@
 """Audio matters: the demo model against the same model with zeroed audio.
 
-Trains ``configs/ssuformer_demo.py`` twice on a freshly generated synthetic
+Trains ``configs/ssuformer_demo_seg.py`` twice on a freshly generated synthetic
 set (where only the audio tells which objects are masked) and compares the
 test mIoU. Slow: a few minutes on 2 CPU cores.
 """
@@ -18,7 +18,7 @@ MAX_ITERS = 300
 
 def demo_config(data_root, work_dir, zero_audio):
     """The demo config on ``data_root``, shortened, without workers."""
-    cfg = Config.fromfile(osp.join(REPO, 'configs/ssuformer_demo.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs/ssuformer_demo_seg.py'))
     cfg.model.zero_audio = zero_audio
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=0)

@@ -42,7 +42,8 @@ def cells(img, ncols):
 
 
 def test_grid_of_gt_and_prediction_overlays_with_captions(tmp_path):
-    vis = SSULocalVisualizer(alpha=0.5, mask_color=(200, 100, 0), ncols=2)
+    vis = SSULocalVisualizer(alpha=0.5, mask_color=(200, 100, 0), ncols=2,
+                             contour_color=None)
     sample = make_sample()
     frames = np.zeros((T, H, W, 3), np.uint8)
     out_file = str(tmp_path / 'clip.png')
@@ -64,6 +65,20 @@ def test_grid_of_gt_and_prediction_overlays_with_captions(tmp_path):
         mmcv.imread(out_file, channel_order='rgb'), img)
 
 
+def test_mask_regions_are_outlined():
+    """The default white outline keeps a red mask visible on a red object."""
+    vis = SSULocalVisualizer(mask_color=(255, 0, 0), alpha=0.5)
+    frame = np.zeros((32, 32, 3), np.uint8)
+    frame[8:24, 8:24] = (255, 0, 0)  # a red object
+    mask = np.zeros((32, 32), np.uint8)
+    mask[8:24, 8:24] = 1
+    out = vis._overlay(frame, mask)
+    white = (out == 255).all(axis=-1)
+    assert white[8, 8:24].all() and white[8:24, 8].all()  # the border
+    assert not white[12:20, 12:20].any()  # not the inside
+    assert not white[mask == 0].any()  # nothing outside the region
+
+
 def test_only_prediction_and_semantic_palette():
     vis = VISUALIZERS.build(
         dict(
@@ -73,6 +88,7 @@ def test_only_prediction_and_semantic_palette():
             classes=['violin', 'flute'],
             palette=[[255, 0, 0], [0, 255, 0]],
             alpha=1.0,
+            contour_color=None,
             ncols=3))
     sample = make_sample()
     sample.pred_sem_seg.data[0, 0, :2] = torch.tensor([2, 255])

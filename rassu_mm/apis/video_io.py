@@ -93,14 +93,16 @@ def write_video(frames: Sequence[np.ndarray],
                 out_path: str,
                 audio: Optional[np.ndarray] = None,
                 audio_rate: int = 16000) -> None:
-    """Encode BGR frames (all the same size) as H.264 video, optionally with
-    a mono int16 ``audio`` track (AAC), so the result plays with sound.
+    """Encode BGR frames as H.264 video, optionally with a mono int16
+    ``audio`` track (AAC), so the result plays with sound.
 
-    Frames are shown for ``1 / fps`` seconds each; odd sizes are padded by
-    one pixel because H.264 with yuv420p needs even dimensions.
+    Frames are shown for ``1 / fps`` seconds each. Frames of different
+    sizes are padded (bottom/right, black) to the largest one, rounded up to
+    even dimensions as H.264 with yuv420p needs.
     """
     from fractions import Fraction
-    height, width = frames[0].shape[:2]
+    height = max(f.shape[0] for f in frames)
+    width = max(f.shape[1] for f in frames)
     even_h, even_w = height + height % 2, width + width % 2
     with av.open(out_path, mode='w') as container:
         stream = container.add_stream(
@@ -114,7 +116,7 @@ def write_video(frames: Sequence[np.ndarray],
             audio_stream.layout = 'mono'
         for img in frames:
             padded = np.zeros((even_h, even_w, 3), np.uint8)
-            padded[:height, :width] = img
+            padded[:img.shape[0], :img.shape[1]] = img
             frame = av.VideoFrame.from_ndarray(padded, format='bgr24')
             container.mux(stream.encode(frame))
         container.mux(stream.encode())

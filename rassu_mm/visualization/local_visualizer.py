@@ -42,6 +42,8 @@ class SSULocalVisualizer(SegLocalVisualizer):
         alpha (float): Opacity of the mask overlay. Defaults to 0.5.
         mask_color (tuple): RGB colour of sounding pixels in binary mode.
             Defaults to ``(255, 48, 48)``.
+        contour_color (tuple, optional): RGB colour of the outline drawn
+            around every mask region; None draws none. Defaults to white.
         ncols (int, optional): GT/prediction pairs per grid row. Defaults
             to about ``sqrt(T / 2)``, which gives a roughly square image.
     """
@@ -57,6 +59,8 @@ class SSULocalVisualizer(SegLocalVisualizer):
                  seg_mode: str = 'binary',
                  alpha: float = 0.5,
                  mask_color: Tuple[int, int, int] = (255, 48, 48),
+                 contour_color: Optional[Tuple[int, int, int]] = (255, 255,
+                                                                  255),
                  ncols: Optional[int] = None,
                  **kwargs) -> None:
         super().__init__(
@@ -65,6 +69,8 @@ class SSULocalVisualizer(SegLocalVisualizer):
         self.set_dataset_meta(classes, palette, dataset_name)
         self.seg_mode = seg_mode
         self.mask_color = np.array(mask_color, dtype=np.float64)
+        self.contour_color = None if contour_color is None else tuple(
+            int(c) for c in contour_color)
         self.ncols = ncols
 
     def set_dataset_meta(self,
@@ -78,7 +84,9 @@ class SSULocalVisualizer(SegLocalVisualizer):
 
     def _overlay(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Blend the sounding pixels of ``mask`` ``[H, W]`` into ``frame``
-        ``[H, W, 3]`` (RGB); ``0`` and ``255`` pixels stay untouched."""
+        ``[H, W, 3]`` (RGB) and outline each region with ``contour_color``,
+        so a mask stays visible on an object of its own colour; ``0`` and
+        ``255`` pixels stay untouched."""
         if mask.shape != frame.shape[:2]:
             mask = mmcv.imresize(
                 mask, frame.shape[1::-1], interpolation='nearest')
@@ -93,7 +101,15 @@ class SSULocalVisualizer(SegLocalVisualizer):
                 color = np.array(palette[k - 1], dtype=np.float64)
             sel = mask == k
             out[sel] = out[sel] * (1 - self.alpha) + color * self.alpha
-        return out.round().astype(np.uint8)
+        out = out.round().astype(np.uint8)
+        if self.contour_color is not None:
+            for k in labels:
+                contours, _ = cv2.findContours(
+                    (mask == k).astype(np.uint8), cv2.RETR_EXTERNAL,
+                    cv2.CHAIN_APPROX_SIMPLE)
+                cv2.drawContours(out, contours, -1, self.contour_color,
+                                 max(1, min(frame.shape[:2]) // 160))
+        return out
 
     @staticmethod
     def _wrap(text: str, width: int, scale: float) -> List[str]:

@@ -1,4 +1,8 @@
 # f-Music in the SSU format (docs/data.md): 22 instruments, 10 frames/clip.
+# clip length and sampling rate (frames per second); the inferencer uses
+# them to cut videos into windows
+num_frames = 10
+fps = 1
 dataset_type = 'FMusicDataset'
 data_root = 'data/f_music'
 seg_mode = 'binary'  # or 'semantic' with class-index masks

@@ -2,6 +2,10 @@
 # tools/dataset_converters/make_synthetic.py --out-dir data/demo):
 # 64x64 frames, 5 frames per clip, 120/24/24 clips. Which objects are masked
 # is decided by the audio alone.
+# clip length and sampling rate (frames per second); the inferencer uses
+# them to cut videos into windows
+num_frames = 5
+fps = 1
 dataset_type = 'SSUDataset'
 data_root = 'data/demo'
 img_scale = (64, 64)  # (w, h); a no-op for the default generator size

@@ -37,4 +37,5 @@ default_hooks = dict(
         max_keep_ckpts=3,
         save_best='mIoU',
         rule='greater'),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SSUVisualizationHook'))

@@ -4,6 +4,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
+from mmengine.structures import BaseDataElement
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
@@ -214,6 +215,40 @@ class MoHECaptionHead(BaseModule):
                 data_samples: List) -> Tensor:
         """Tensor mode: generated token ids ``[B*T, S]``."""
         return self.generate(neck_outs, data_samples)
+
+    def forward_teacher_forced(self,
+                               neck_outs: Dict[str, Optional[Tensor]],
+                               input_ids: Tensor,
+                               data_samples: Optional[List] = None
+                               ) -> Tensor:
+        """Tensor mode helper (FLOPs counting, export): one decoder pass.
+
+        The decoder reads ``input_ids`` (BOS first) in one teacher-forced
+        pass, with the prompts predicted by the classifier as in
+        :meth:`generate`. Its cost equals generating ``S`` tokens with the
+        key/value cache.
+
+        Args:
+            neck_outs (dict): ``memory`` ``[B*T, L, C]``.
+            input_ids (Tensor): token ids ``[B*T, S]``.
+            data_samples (list, optional): the ``B`` clips (their metainfo
+                ``dataset_name`` selects the dataset prompt); None: the
+                frames are one clip.
+
+        Returns:
+            Tensor: next-token logits ``[B*T, S, V]``.
+        """
+        memory = self.input_proj(neck_outs['memory'])
+        prefix = context = None
+        if self.prompter is not None:
+            if data_samples is None:
+                data_samples = [BaseDataElement()]
+            logits = self.prompter.classify(self._pool(memory, data_samples))
+            labels = self.prompter.predict(logits, data_samples)
+            prefix, context = self._prompts(
+                labels, len(memory) // len(data_samples))
+        logits, _ = self.decoder(input_ids, memory, prefix, context)
+        return logits[:, logits.shape[1] - input_ids.shape[1]:]
 
     def predict(self, neck_outs: Dict[str, Optional[Tensor]],
                 data_samples: List) -> List[List[str]]:

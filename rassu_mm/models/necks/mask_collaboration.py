@@ -26,9 +26,9 @@ class MaskCollaborationModule(BaseModule):
     The region's CLIP image embedding (projection space) is returned for the
     region-caption consistency loss: in ``'pool'`` mode the projection of the
     pooled patch tokens, in ``'masked_image'`` mode CLIP's image embedding of
-    the masked frame. The module does not detach the mask itself: with the
-    detached logits of the data contract the mask head gets no gradient from
-    this branch; pass undetached logits to let the RCC loss train it.
+    the masked frame. The mask is detached on the memory path (the caption
+    loss does not move the masks) but not for ``region_embeds``, so the RCC
+    loss trains the mask head through the frozen CLIP encoder.
 
     Args:
         embed_dims (int): channels ``C`` of the fused memory.
@@ -121,17 +121,20 @@ class MaskCollaborationModule(BaseModule):
             with torch.set_grad_enabled(torch.is_grad_enabled()
                                         and not self.frozen):
                 tokens = self._patch_tokens(images)
-            region = self._pool(tokens, weights)
-            region_embeds = self.clip.visual_projection(region)
+            region = self._pool(tokens, weights.detach())
+            region_embeds = self.clip.visual_projection(
+                self._pool(tokens, weights))
         else:
             pix = self._mask(mask_logits, frames, data_samples,
                              self.image_size)
-            out = self.clip(pixel_values=images * pix[:, None])
+            out = self.clip(pixel_values=images * pix.detach()[:, None])
             tokens = self.clip.vision_model.post_layernorm(
                 out.last_hidden_state[:, 1:])
-            weights = _resize(pix, self.grid_size)
-            region = self._pool(tokens, weights)
+            region = self._pool(tokens, _resize(pix.detach(), self.grid_size))
             region_embeds = out.image_embeds
+            if pix.requires_grad:  # a second pass carries the RCC gradient
+                region_embeds = self.clip(
+                    pixel_values=images * pix[:, None]).image_embeds
         memory = memory + self.proj(region)[:, None]
         return dict(memory=memory, region_embeds=region_embeds)
 

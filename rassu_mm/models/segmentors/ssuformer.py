@@ -164,8 +164,8 @@ class SSUFormer(BaseSegmentor):
             (``[N, D]`` or None).
         """
         if self.with_neck:
-            return self.neck(frames, mask_logits.detach(), memory,
-                             data_samples)
+            # the neck detaches the mask on its memory path itself
+            return self.neck(frames, mask_logits, memory, data_samples)
         return dict(memory=memory, region_embeds=None)
 
     def loss(self, inputs: dict, data_samples: list) -> dict:
@@ -215,16 +215,60 @@ class SSUFormer(BaseSegmentor):
 
     def _forward(self,
                  inputs: dict,
-                 data_samples: Optional[list] = None) -> Tuple[Tensor, ...]:
-        """Tensor mode (FLOPs counting, export) of the segmentation path.
+                 data_samples: Optional[list] = None,
+                 caption_length: int = 0) -> Tuple[Tensor, ...]:
+        """Tensor mode (FLOPs counting, export).
+
+        By default (``caption_length=0``) only the segmentation path runs,
+        so the outputs are plain tensors of fixed shape. With
+        ``caption_length > 0`` the caption branch runs too: the neck (MCM)
+        on the predicted masks and one teacher-forced pass of the caption
+        decoder over ``caption_length`` positions (BOS, then PAD), which
+        costs as much as generating ``caption_length`` tokens with the
+        key/value cache. The prompts come from the caption head's
+        classifier, as in :meth:`predict`.
+
+        Args:
+            inputs (dict): ``frames`` ``[N, 3, H, W]`` and ``audio``
+                ``[N, 1, 96, 64]``, preprocessed.
+            data_samples (list[SSUDataSample], optional): the ``B`` clips
+                (only used by the caption branch, which needs ``B``; without
+                them the ``N`` frames are taken as one clip).
+            caption_length (int): decoder positions of the caption pass
+                (0: no caption branch). Defaults to 0.
 
         Returns:
-            tuple[Tensor]: class scores ``[N, K, H/4, W/4]`` and the fused
-            memory ``[N, L, C]``.
+            tuple[Tensor]: class scores ``[N, K, H/4, W/4]``, the fused
+            memory ``[N, L, C]`` and, with ``caption_length > 0``, the
+            caption logits ``[N, caption_length, V]``.
         """
         fused, all_cls_scores, all_mask_preds = self.decode(inputs)
-        return (self.decode_head.predict(all_cls_scores,
-                                         all_mask_preds), fused['memory'])
+        seg_scores = self.decode_head.predict(all_cls_scores, all_mask_preds)
+        outs = (seg_scores, fused['memory'])
+        if caption_length > 0:
+            if not self.with_caption:
+                raise ValueError('caption_length > 0 needs a caption_head')
+            outs += (self._forward_caption(inputs['frames'], seg_scores,
+                                           fused['memory'], data_samples,
+                                           caption_length), )
+        return outs
+
+    def _forward_caption(self, frames: Tensor, seg_scores: Tensor,
+                         memory: Tensor, data_samples: Optional[list],
+                         caption_length: int) -> Tensor:
+        """Caption branch in tensor mode: neck + one teacher-forced decoder
+        pass. Returns the caption logits ``[N, caption_length, V]``."""
+        mask_logits = self.decode_head.scores_to_logits(seg_scores)
+        neck_outs = self.caption_inputs(frames, mask_logits, memory,
+                                        data_samples)
+        tok = self.caption_head.tokenizer
+        input_ids = torch.full((len(memory), caption_length),
+                               tok.pad_id,
+                               dtype=torch.long,
+                               device=memory.device)
+        input_ids[:, 0] = tok.bos_id
+        return self.caption_head.forward_teacher_forced(
+            neck_outs, input_ids, data_samples)
 
     def encode_decode(self, inputs: dict, batch_data_samples: list) -> Tensor:
         """Class scores ``[N, K, H, W]`` at the (padded) input size."""
