@@ -1,6 +1,17 @@
-# SSUFormer on f-Music (data/f_music, 10 annotated frames per clip): the
-# paper setting of the segmentation path (PVT-v2-b5, frozen VGGish, AdamW).
+# SSUFormer on f-Music (data/f_music, 10 annotated frames per clip), the
+# paper setting: PVT-v2-b5, frozen VGGish, MMI, Mask2Former-style mask head,
+# MCM neck (CLIP ViT-B/16), MoHE caption head, RCC loss, AdamW.
+# Build the tokenizer first:
+#   python tools/build_tokenizer.py data/f_music/annotations/train.json \
+#       work_dirs/tokenizers/f_music
 _base_ = [
-    './_base_/models/ssuformer_pvtv2_b5.py', './_base_/datasets/f_music.py',
-    './_base_/default_runtime.py', './_base_/schedules/schedule_20k.py'
+    './_base_/models/ssuformer_pvtv2_b5_caption.py',
+    './_base_/datasets/f_music.py', './_base_/default_runtime.py',
+    './_base_/schedules/schedule_20k.py'
 ]
+model = dict(
+    caption_head=dict(
+        tokenizer='work_dirs/tokenizers/f_music',
+        classes={{_base_.class_names}},
+        super_categories={{_base_.super_categories}},
+        dataset_names=[{{_base_.dataset_name}}]))

@@ -306,15 +306,38 @@ def test_demo_config_builds_and_trains_one_step():
     assert torch.isfinite(loss)
 
 
+CLIP_B16_VISION = dict(
+    hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+    num_attention_heads=12, image_size=224, patch_size=16,
+    projection_dim=512)
+CLIP_B16_TEXT = dict(
+    hidden_size=512, intermediate_size=2048, num_hidden_layers=12,
+    num_attention_heads=8, projection_dim=512)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     'config',
     ['configs/ssuformer_f_music.py', 'configs/ssuformer_f_lifescene.py'])
-def test_paper_configs_build(config):
+def test_paper_configs_build(config, tmp_path):
+    """The paper configs build the full model. CLIP ViT-B/16 cannot be
+    downloaded here, so same-sized random CLIP towers replace the hub name
+    and a small tokenizer replaces the dataset's."""
+    from rassu_mm.models.tokenization import train_caption_tokenizer
     cfg = Config.fromfile(osp.join(REPO, config))
     assert cfg.model.backbone.init_cfg.type == 'Pretrained'
     assert cfg.model.audio_encoder.init_cfg.type == 'Pretrained'
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
+    assert cfg.model.neck.pretrained == 'openai/clip-vit-base-patch16'
+    assert len(cfg.model.caption_head.classes) in (22, 61)
+    train_caption_tokenizer(['a violin is playing.'],
+                            vocab_size=50).save_pretrained(str(tmp_path))
+    cfg.model.neck.pretrained = None
+    cfg.model.neck.clip = CLIP_B16_VISION
+    head = cfg.model.caption_head
+    head.tokenizer = str(tmp_path)
+    head.loss_rcc.update(pretrained=None, clip=CLIP_B16_TEXT,
+                         tokenizer=str(tmp_path))
     model = MODELS.build(cfg.model)
     num_params = sum(p.numel() for p in model.parameters())
-    assert 150e6 < num_params < 250e6
+    assert 300e6 < num_params < 450e6

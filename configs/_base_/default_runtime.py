@@ -13,3 +13,6 @@ log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False
+# RNG states in checkpoints: `--resume` continues the random streams
+# (see docs/training.md). Configs that set `custom_hooks` must keep it.
+custom_hooks = [dict(type='RNGStateHook')]

@@ -3,6 +3,26 @@
 # them to cut videos into windows
 num_frames = 10
 fps = 1
+# class hierarchy (same as the dataset's METAINFO); the caption head's
+# hierarchical prompts and classifier use it
+dataset_name = 'f-Music'
+super_categories = {
+    'String': [
+        'violin', 'cello', 'guitar', 'ukulele', 'erhu', 'guzheng', 'pipa',
+        'bass', 'banjo'
+    ],
+    'Percussion': ['drum', 'xylophone', 'congas'],
+    'Keyboard': ['accordion', 'piano'],
+    'Wind': [
+        'tuba', 'trumpet', 'suona', 'bassoon', 'flute', 'clarinet', 'bagpipe',
+        'saxophone'
+    ]
+}
+class_names = [
+    'violin', 'cello', 'guitar', 'ukulele', 'erhu', 'guzheng', 'pipa', 'bass',
+    'banjo', 'drum', 'xylophone', 'congas', 'accordion', 'piano', 'tuba',
+    'trumpet', 'suona', 'bassoon', 'flute', 'clarinet', 'bagpipe', 'saxophone'
+]
 dataset_type = 'FMusicDataset'
 data_root = 'data/f_music'
 seg_mode = 'binary'  # or 'semantic' with class-index masks
@@ -29,40 +49,34 @@ test_pipeline = [
     dict(type='LoadClipCaptions'),
     dict(type='PackSSUInputs'),
 ]
-train_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/train.json',
-        seg_mode=seg_mode,
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/val.json',
-        seg_mode=seg_mode,
-        test_mode=True,
-        pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/test.json',
-        seg_mode=seg_mode,
-        test_mode=True,
-        pipeline=test_pipeline))
+train_dataloader = dict(batch_size=4,
+                        num_workers=4,
+                        persistent_workers=True,
+                        sampler=dict(type='InfiniteSampler', shuffle=True),
+                        dataset=dict(type=dataset_type,
+                                     data_root=data_root,
+                                     ann_file='annotations/train.json',
+                                     seg_mode=seg_mode,
+                                     pipeline=train_pipeline))
+val_dataloader = dict(batch_size=1,
+                      num_workers=2,
+                      persistent_workers=True,
+                      sampler=dict(type='DefaultSampler', shuffle=False),
+                      dataset=dict(type=dataset_type,
+                                   data_root=data_root,
+                                   ann_file='annotations/val.json',
+                                   seg_mode=seg_mode,
+                                   test_mode=True,
+                                   pipeline=test_pipeline))
+test_dataloader = dict(batch_size=1,
+                       num_workers=2,
+                       persistent_workers=True,
+                       sampler=dict(type='DefaultSampler', shuffle=False),
+                       dataset=dict(type=dataset_type,
+                                    data_root=data_root,
+                                    ann_file='annotations/test.json',
+                                    seg_mode=seg_mode,
+                                    test_mode=True,
+                                    pipeline=test_pipeline))
 val_evaluator = dict(type='SSUMetric')
 test_evaluator = val_evaluator
