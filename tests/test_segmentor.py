@@ -329,7 +329,12 @@ def test_paper_configs_build(config, tmp_path):
     assert cfg.model.audio_encoder.init_cfg.type == 'Pretrained'
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
     assert cfg.model.neck.pretrained == 'openai/clip-vit-base-patch16'
-    assert len(cfg.model.caption_head.classes) in (22, 61)
+    # the config's class hierarchy is the dataset's (no drift)
+    from mmseg.registry import DATASETS
+    meta = DATASETS.get(cfg.train_dataloader.dataset.type).METAINFO
+    assert list(cfg.model.caption_head.classes) == list(meta['classes'])
+    assert cfg.model.caption_head.super_categories == {
+        k: list(v) for k, v in meta['super_categories'].items()}
     train_caption_tokenizer(['a violin is playing.'],
                             vocab_size=50).save_pretrained(str(tmp_path))
     cfg.model.neck.pretrained = None
