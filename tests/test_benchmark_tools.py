@@ -1,0 +1,168 @@
+"""tools/analysis_tools/benchmark.py and get_flops.py (with the caption
+branch) on tiny inputs. Only properties of the figures are checked, never
+timings."""
+import importlib.util
+import math
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmseg.registry import MODELS
+from mmseg.utils import register_all_modules
+
+from rassu_mm.datasets.synthetic import make_synthetic_dataset
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SEG_CONFIG = osp.join(REPO, 'configs/ssuformer_demo_seg.py')
+FULL_CONFIG = osp.join(REPO, 'configs/ssuformer_demo.py')
+
+
+def _load_tool(name, rel_path):
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(REPO, rel_path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+benchmark = _load_tool('ssu_benchmark', 'tools/analysis_tools/benchmark.py')
+get_flops = _load_tool('ssu_get_flops', 'tools/analysis_tools/get_flops.py')
+build_tokenizer = _load_tool('ssu_build_tokenizer', 'tools/build_tokenizer.py')
+
+
+@pytest.fixture(scope='module')
+def workdir(tmp_path_factory):
+    """A folder laid out like the repository's demo data: the demo configs'
+    relative paths (``data/demo``, its audio cache and tokenizer) resolve in
+    it once it is the working directory."""
+    root = tmp_path_factory.mktemp('bench')
+    data = root / 'data' / 'demo'
+    ann = make_synthetic_dataset(
+        str(data), num_clips=(8, 4, 4), progress=False)
+    build_tokenizer.main([ann['train'], str(data / 'tokenizer')])
+    return root
+
+
+def _positive(value):
+    return isinstance(value, float) and math.isfinite(value) and value > 0
+
+
+def _check_result(res, phases=('train', 'infer')):
+    assert res['params'] > 0
+    if 'train' in phases:
+        assert _positive(res['train_clips_per_s'])
+        assert _positive(res['train_clips_per_s_median'])
+        assert len(res['train_iter_s']) == res['iters']
+        assert _positive(res['train_peak_mem_mib'])
+    if 'infer' in phases:
+        assert _positive(res['infer_clips_per_s'])
+        assert _positive(res['infer_clips_per_s_median'])
+        assert _positive(res['infer_peak_mem_mib'])
+        assert res['infer_frames_per_s'] == pytest.approx(
+            res['infer_clips_per_s'] * res['num_frames'])
+
+
+def test_benchmark_real_data_seg_vs_full(workdir, monkeypatch, capsys):
+    monkeypatch.chdir(workdir)
+    out = workdir / 'bench.json'
+    results = benchmark.main([
+        SEG_CONFIG, FULL_CONFIG, '--iters', '1', '--warmup', '0',
+        '--batch-size', '2', '--same-process', '--device', 'cpu', '--out',
+        str(out)
+    ])
+    seg, full = results
+    for res in results:
+        _check_result(res)
+        assert res['inputs'] == 'dataset'
+        assert res['num_frames'] == 5  # the generated clips
+        assert res['train_batch_size'] == res['infer_batch_size'] == 2
+        assert res['memory_kind'] == 'process_rss'
+    assert not seg['with_caption'] and full['with_caption']
+    assert full['params'] > seg['params']
+    table = capsys.readouterr().out
+    assert '| Config' in table and 'Infer frames/s' in table
+    rows = [line for line in table.splitlines() if line.startswith('| ssu')]
+    assert [r.split('|')[1].strip() for r in rows] == [
+        'ssuformer_demo_seg.py', 'ssuformer_demo.py'
+    ]
+    assert out.exists()
+
+
+def test_benchmark_synthetic_inputs(workdir, monkeypatch, capsys):
+    monkeypatch.chdir(workdir)
+    results = benchmark.main([
+        SEG_CONFIG, FULL_CONFIG, '--synthetic-inputs', '--num-frames', '2',
+        '--shape', '32', '48', '--batch-size', '1', '--iters', '1',
+        '--warmup', '0', '--same-process', '--device', 'cpu'
+    ])
+    for res in results:
+        _check_result(res)
+        assert res['inputs'] == 'synthetic'
+        assert res['num_frames'] == 2 and res['frame_shape'] == [32, 48]
+    assert results[1]['params'] > results[0]['params']
+    assert 'ssuformer_demo.py' in capsys.readouterr().out
+
+
+def test_benchmark_worker_process(workdir, monkeypatch):
+    # with several configs each one is measured in a fresh process
+    monkeypatch.chdir(workdir)
+    argv = [
+        SEG_CONFIG, SEG_CONFIG, '--synthetic-inputs', '--num-frames', '1',
+        '--shape', '32', '32', '--batch-size', '1', '--iters', '1',
+        '--warmup', '0', '--phases', 'infer', '--device', 'cpu'
+    ]
+    res = benchmark.run_worker(1, benchmark.parse_args(argv), argv)
+    _check_result(res, phases=('infer', ))
+    assert res['config'] == SEG_CONFIG and 'train_clips_per_s' not in res
+
+
+def test_benchmark_rejects_amp_on_cpu():
+    with pytest.raises(SystemExit):
+        benchmark.parse_args([SEG_CONFIG, '--amp', '--device', 'cpu'])
+
+
+def test_get_flops_counts_the_caption_branch(workdir, monkeypatch, capsys):
+    monkeypatch.chdir(workdir)
+    args = ['--shape', '32', '32', '--num-frames', '2']
+    seg = get_flops.main([SEG_CONFIG, *args])
+    full_seg_path = get_flops.main(
+        [FULL_CONFIG, *args, '--caption-length', '0'])
+    full = get_flops.main([FULL_CONFIG, *args, '--caption-length', '6'])
+    longer = get_flops.main([FULL_CONFIG, *args, '--caption-length', '12'])
+    out = capsys.readouterr().out
+    assert 'segmentation + caption branch, 6 caption tokens' in out
+    assert seg['caption_length'] == 0 and full['caption_length'] == 6
+    # the same segmentation path in both demo configs
+    assert full_seg_path['flops'] == seg['flops'] > 0
+    assert full['flops'] > seg['flops']
+    assert full['params'] > seg['params'] == full['components']['backbone'][
+        0] + sum(p for name, (p, _) in seg['components'].items()
+                 if name != 'backbone')
+    for name in ('neck', 'caption_head'):
+        assert full['components'][name][0] > 0
+        assert full['components'][name][1] > 0
+        assert full_seg_path['components'][name][1] == 0
+    # the decoder pass grows with the caption length, the rest does not
+    assert longer['flops'] > full['flops']
+    assert (longer['components']['neck'][1] == full['components']['neck'][1])
+
+
+def test_tensor_mode_caption_outputs(workdir, monkeypatch):
+    monkeypatch.chdir(workdir)
+    register_all_modules(init_default_scope=True)
+    model = MODELS.build(Config.fromfile(FULL_CONFIG).model).eval()
+    data = model.data_preprocessor(get_flops.dummy_batch(2, 32, 32), False)
+    with torch.no_grad():
+        plain = model._forward(data['inputs'])
+        with_caption = model._forward(data['inputs'], data['data_samples'],
+                                      caption_length=5)
+    assert len(plain) == 2  # export-friendly default: segmentation only
+    assert len(with_caption) == 3
+    torch.testing.assert_close(plain[0], with_caption[0])
+    logits = with_caption[2]
+    assert logits.shape == (2, 5, model.caption_head.tokenizer.vocab_size)
+    assert torch.isfinite(logits).all()
+    seg_model = MODELS.build(Config.fromfile(SEG_CONFIG).model).eval()
+    with pytest.raises(ValueError, match='caption_head'):
+        seg_model._forward(data['inputs'], caption_length=5)

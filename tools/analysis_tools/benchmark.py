@@ -1,0 +1,491 @@
+"""Training and inference throughput and peak memory of SSU model configs.
+
+For every config: training clips/s (``model.train_step``: preprocessing,
+forward, losses, backward, optimizer step, with the config's
+``optim_wrapper``), inference clips/s and frames/s (``model.val_step``:
+preprocessing, masks at the original size and, with a caption head,
+caption generation), and the peak memory of each phase. Warm-up iterations
+are run first and not timed; throughput is given over all timed
+iterations and, robust to stalls caused by other processes on a shared
+machine, from the median iteration time. The batches are loaded before
+timing (data loading is excluded; see ``benchmark_dataloader.py`` for it)
+and reused cyclically.
+
+Inputs come from the config's ``train_dataloader`` (training) and
+``test_dataloader`` (inference), batch sizes from the config or
+``--batch-size``. ``--synthetic-inputs`` builds random clips instead, with
+the config's ``num_frames`` and ``img_scale`` (or ``--num-frames`` /
+``--shape``): for configs whose data is absent (the paper configs).
+
+Weights are random (``--checkpoint`` loads trained ones). Caption
+generation is forced to its full ``max_length`` (EOS disabled) unless
+``--keep-eos`` is given, so that the timing does not depend on when random
+weights happen to emit EOS.
+
+Peak memory: on CUDA ``torch.cuda.max_memory_allocated`` (tensors only);
+on CPU the peak resident set size (RSS) of the whole process during the
+phase (Linux ``VmHWM``, reset before each phase through
+``/proc/self/clear_refs``; elsewhere ``ru_maxrss``, the peak since the
+process started). Process RSS includes the Python runtime, the libraries,
+the model, the loaded batches and memory the allocator kept from earlier
+work, so it is an upper bound of what the model needs. With several
+configs each one runs in its own process (unless ``--same-process``), so
+their figures do not carry over from one to the next.
+
+Examples::
+
+    # segmentation-only vs full model on the demo data
+    python tools/analysis_tools/benchmark.py configs/ssuformer_demo_seg.py \\
+        configs/ssuformer_demo.py
+    # the paper config on a GPU, random inputs, AMP, batch 1
+    python tools/analysis_tools/benchmark.py configs/ssuformer_f_music.py \\
+        --synthetic-inputs --device cuda --amp --batch-size 1
+"""
+import argparse
+import contextlib
+import copy
+import gc
+import json
+import os
+import os.path as osp
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Callable, List, Optional
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from mmengine.structures import PixelData
+
+import rassu_mm  # noqa: F401  registers the components
+from mmseg.registry import DATASETS, MODELS
+from rassu_mm.structures import SSUDataSample
+
+SYNTHETIC_CAPTION = 'the man on the left is playing the violin in the room'
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Training/inference clips per second and peak memory')
+    parser.add_argument('configs', nargs='+', help='config file(s)')
+    parser.add_argument(
+        '--iters', type=int, default=10, help='timed iterations per phase')
+    parser.add_argument(
+        '--warmup', type=int, default=3, help='untimed iterations first')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        help='clips per batch for both phases (default: the config\'s '
+        'train_dataloader / test_dataloader batch sizes)')
+    parser.add_argument(
+        '--phases',
+        nargs='+',
+        choices=['train', 'infer'],
+        default=['train', 'infer'])
+    parser.add_argument(
+        '--synthetic-inputs',
+        action='store_true',
+        help='random clips instead of the config\'s data')
+    parser.add_argument(
+        '--num-frames',
+        type=int,
+        help='frames per synthetic clip (default: the config\'s num_frames)')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='synthetic frame size (default: the config\'s img_scale)')
+    parser.add_argument(
+        '--device',
+        default='cuda' if torch.cuda.is_available() else 'cpu',
+        help='cpu or cuda[:i] (default: cuda when available)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision (CUDA only): AmpOptimWrapper in training, '
+        'float16 autocast in inference')
+    parser.add_argument(
+        '--checkpoint',
+        nargs='+',
+        help='checkpoint per config (default: random weights)')
+    parser.add_argument(
+        '--keep-eos',
+        action='store_true',
+        help='let caption generation stop at EOS')
+    parser.add_argument(
+        '--threads', type=int, help='torch CPU threads (default: torch\'s)')
+    parser.add_argument(
+        '--same-process',
+        action='store_true',
+        help='run several configs in this process (faster; their RSS '
+        'figures then include what earlier configs left behind)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--out', help='also write the results to this JSON')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of every config, xxx=yyy')
+    # internal: run configs[index] only and write its result to a file
+    parser.add_argument('--worker', type=int, help=argparse.SUPPRESS)
+    parser.add_argument('--worker-out', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.amp and not args.device.startswith('cuda'):
+        parser.error('--amp needs a CUDA --device')
+    if args.checkpoint and len(args.checkpoint) != len(args.configs):
+        parser.error('give one --checkpoint per config')
+    if args.iters < 1 or args.warmup < 0:
+        parser.error('--iters must be >= 1 and --warmup >= 0')
+    return args
+
+
+# ----------------------------------------------------------------- memory
+def _read_hwm_kib() -> Optional[int]:
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class PeakMemory:
+    """Peak memory of a block of work, in bytes (see the module doc)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == 'cuda'
+        self.device = device
+        self.kind = 'cuda_max_allocated' if self.cuda else 'process_rss'
+        self.exact = True
+
+    def reset(self) -> None:
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            return
+        gc.collect()
+        try:
+            with open('/proc/self/clear_refs', 'w') as f:
+                f.write('5')  # resets the peak RSS (VmHWM), Linux >= 4.0
+        except OSError:
+            self.exact = False  # ru_maxrss: peak since the process started
+
+    def peak(self) -> int:
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+            return torch.cuda.max_memory_allocated(self.device)
+        hwm = _read_hwm_kib() if self.exact else None
+        if hwm is not None:
+            return hwm * 1024
+        self.exact = False
+        scale = 1 if sys.platform == 'darwin' else 1024  # macOS: bytes
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+# ------------------------------------------------------------------ inputs
+def config_clip_shape(cfg: Config, args: argparse.Namespace) -> tuple:
+    """``(T, H, W)`` of synthetic clips."""
+    num_frames = args.num_frames or cfg.get('num_frames', 5)
+    if args.shape:
+        height, width = args.shape
+    else:
+        width, height = cfg.get('img_scale', (224, 224))
+    return num_frames, height, width
+
+
+def synthetic_clip(model: torch.nn.Module, num_frames: int, height: int,
+                   width: int, index: int, gen: torch.Generator) -> dict:
+    """One random clip as the pipeline would pack it (captions, categories
+    and dataset name taken from the model's caption head, if any)."""
+    num_classes = model.decode_head.num_classes
+    sample = SSUDataSample(
+        metainfo=dict(
+            clip_id=f'synthetic_{index}',
+            num_frames=num_frames,
+            ori_shape=(height, width),
+            img_shape=(height, width),
+            flip=False,
+            flip_direction=None,
+            dataset_name=None))
+    sample.gt_sem_seg = PixelData(
+        data=torch.randint(
+            0, num_classes, (num_frames, height, width), generator=gen))
+    sample.gt_captions = [SYNTHETIC_CAPTION] * num_frames
+    sample.categories = []
+    prompter = getattr(getattr(model, 'caption_head', None), 'prompter',
+                       None)
+    if prompter is not None:
+        pick = torch.randint(len(prompter.classes), (1, ), generator=gen)
+        sample.categories = [prompter.classes[int(pick)]]
+        if prompter.dataset_names:
+            sample.set_metainfo(dict(dataset_name=prompter.dataset_names[0]))
+    return dict(
+        inputs=dict(
+            frames=torch.randint(
+                0,
+                256, (num_frames, 3, height, width),
+                generator=gen,
+                dtype=torch.uint8),
+            audio=torch.randn(num_frames, 1, 96, 64, generator=gen)),
+        data_samples=sample)
+
+
+def load_batches(cfg: Config, model: torch.nn.Module, phase: str,
+                 batch_size: int, num_batches: int,
+                 args: argparse.Namespace) -> List[dict]:
+    """Up to ``num_batches`` collated batches (fewer when the data set is
+    smaller; they are reused cyclically)."""
+    if args.synthetic_inputs:
+        gen = torch.Generator().manual_seed(args.seed)
+        shape = config_clip_shape(cfg, args)
+        clips = [
+            synthetic_clip(model, *shape, i, gen)
+            for i in range(batch_size * min(num_batches, 2))
+        ]
+    else:
+        key = 'train_dataloader' if phase == 'train' else 'test_dataloader'
+        if key not in cfg and phase != 'train':
+            key = 'val_dataloader'
+        dataset = DATASETS.build(copy.deepcopy(cfg[key]['dataset']))
+        if len(dataset) == 0:
+            raise RuntimeError(f'{key} of the config has no clips')
+        count = min(len(dataset), batch_size * num_batches)
+        if count < batch_size:  # a tiny data set: repeat clips
+            clips = [dataset[i % len(dataset)] for i in range(batch_size)]
+        else:
+            clips = [dataset[i] for i in range(count - count % batch_size)]
+    return [
+        pseudo_collate(clips[i:i + batch_size])
+        for i in range(0, len(clips), batch_size)
+    ]
+
+
+# ----------------------------------------------------------------- phases
+def time_steps(step: Callable[[dict], None], batches: List[dict],
+               warmup: int, iters: int, device: torch.device,
+               memory: PeakMemory) -> tuple:
+    """Run ``warmup`` then ``iters`` steps; return (seconds of each timed
+    step, peak memory in bytes over warm-up and timed steps)."""
+    cuda = device.type == 'cuda'
+    memory.reset()
+    times = []
+    for i in range(warmup + iters):
+        batch = copy.deepcopy(batches[i % len(batches)])  # not timed
+        if cuda:
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        step(batch)
+        if cuda:
+            torch.cuda.synchronize(device)
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return times, memory.peak()
+
+
+@contextlib.contextmanager
+def full_length_captions(model: torch.nn.Module, enabled: bool):
+    """Disable EOS in caption generation (every caption gets
+    ``max_length`` tokens) inside the block."""
+    head = getattr(model, 'caption_head', None)
+    if not enabled or head is None:
+        yield
+        return
+    eos = head.tokenizer.eos_id
+    head.tokenizer.eos_id = -1
+    try:
+        yield
+    finally:
+        head.tokenizer.eos_id = eos
+
+
+def benchmark_config(index: int, args: argparse.Namespace) -> dict:
+    """Measure one config; returns a result dict."""
+    config = args.configs[index]
+    torch.manual_seed(args.seed)
+    cfg = Config.fromfile(config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    device = torch.device(args.device)
+    model = MODELS.build(cfg.model)
+    if args.checkpoint:
+        load_checkpoint(model, args.checkpoint[index], map_location='cpu')
+    model.to(device)
+    params = sum(p.numel() for p in model.parameters())
+    memory = PeakMemory(device)
+    needed = args.warmup + args.iters
+    result = dict(
+        config=config,
+        device=str(device),
+        amp=args.amp,
+        threads=torch.get_num_threads(),
+        with_caption=bool(getattr(model, 'with_caption', False)),
+        params=params,
+        inputs='synthetic' if args.synthetic_inputs else 'dataset',
+        warmup=args.warmup,
+        iters=args.iters,
+        memory_kind=memory.kind,
+        load_avg_start=os.getloadavg()[0])
+
+    if 'infer' in args.phases:  # first: RSS not yet inflated by training
+        batch_size = args.batch_size or cfg.test_dataloader.batch_size
+        batches = load_batches(cfg, model, 'infer', batch_size, needed, args)
+        num_frames = len(batches[0]['inputs']['frames'][0])
+        model.eval()
+        amp = torch.autocast(device.type, dtype=torch.float16) \
+            if args.amp else contextlib.nullcontext()
+
+        def infer_step(batch):
+            with torch.no_grad(), amp:
+                model.val_step(batch)
+
+        with full_length_captions(model, not args.keep_eos):
+            times, peak = time_steps(infer_step, batches, args.warmup,
+                                     args.iters, device, memory)
+        clips_s = args.iters * batch_size / sum(times)
+        median_clips_s = batch_size / statistics.median(times)
+        result.update(
+            infer_batch_size=batch_size,
+            num_frames=num_frames,
+            frame_shape=list(batches[0]['inputs']['frames'][0].shape[-2:]),
+            infer_clips_per_s=clips_s,
+            infer_frames_per_s=clips_s * num_frames,
+            infer_clips_per_s_median=median_clips_s,
+            infer_frames_per_s_median=median_clips_s * num_frames,
+            infer_peak_mem_mib=peak / 2**20,
+            infer_iter_s=times)
+        del batches
+
+    if 'train' in args.phases:
+        batch_size = args.batch_size or cfg.train_dataloader.batch_size
+        batches = load_batches(cfg, model, 'train', batch_size, needed, args)
+        optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+        if args.amp:
+            optim_cfg['type'] = 'AmpOptimWrapper'
+        optim_wrapper = build_optim_wrapper(model, optim_cfg)
+        model.train()
+
+        def train_step(batch):
+            model.train_step(batch, optim_wrapper)
+
+        times, peak = time_steps(train_step, batches, args.warmup,
+                                 args.iters, device, memory)
+        result.update(
+            train_batch_size=batch_size,
+            num_frames=len(batches[0]['inputs']['frames'][0]),
+            train_clips_per_s=args.iters * batch_size / sum(times),
+            train_clips_per_s_median=batch_size / statistics.median(times),
+            train_peak_mem_mib=peak / 2**20,
+            train_iter_s=times)
+        del batches, optim_wrapper
+    result['memory_exact'] = memory.exact
+    result['load_avg_end'] = os.getloadavg()[0]
+    return result
+
+
+# ------------------------------------------------------------------ output
+COLUMNS = [
+    ('Config', lambda r: osp.basename(r['config'])),
+    ('Params (M)', lambda r: f"{r['params'] / 1e6:.2f}"),
+    ('T', lambda r: str(r.get('num_frames', '-'))),
+    ('Train B', lambda r: str(r.get('train_batch_size', '-'))),
+    ('Train clips/s', lambda r: _fmt(r.get('train_clips_per_s'))),
+    ('(median)', lambda r: _fmt(r.get('train_clips_per_s_median'))),
+    ('Train peak MiB', lambda r: _fmt(r.get('train_peak_mem_mib'), 0)),
+    ('Infer B', lambda r: str(r.get('infer_batch_size', '-'))),
+    ('Infer clips/s', lambda r: _fmt(r.get('infer_clips_per_s'))),
+    ('Infer frames/s', lambda r: _fmt(r.get('infer_frames_per_s'))),
+    ('(median)', lambda r: _fmt(r.get('infer_frames_per_s_median'))),
+    ('Infer peak MiB', lambda r: _fmt(r.get('infer_peak_mem_mib'), 0)),
+]
+
+
+def _fmt(value: Optional[float], digits: int = 2) -> str:
+    return '-' if value is None else f'{value:.{digits}f}'
+
+
+def format_table(results: List[dict]) -> str:
+    """A Markdown table, one row per config."""
+    rows = [[name for name, _ in COLUMNS]]
+    rows += [[get(r) for _, get in COLUMNS] for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+
+    def line(row):
+        return '| ' + ' | '.join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths))) + ' |'
+
+    sep = '|' + '|'.join('-' * (w + 2) for w in widths) + '|'
+    return '\n'.join([line(rows[0]), sep] + [line(r) for r in rows[1:]])
+
+
+def describe(results: List[dict], args: argparse.Namespace) -> str:
+    first = results[0]
+    mem = ('CUDA max_memory_allocated' if first['memory_kind']
+           == 'cuda_max_allocated' else 'peak process RSS')
+    if not all(r['memory_exact'] for r in results):
+        mem += ' (ru_maxrss: since process start)'
+    loads = ', '.join(f"{r['load_avg_start']:.2f}->{r['load_avg_end']:.2f}"
+                      for r in results)
+    return (f"Device: {first['device']}{' (AMP)' if first['amp'] else ''}, "
+            f"{first['threads']} torch threads, {os.cpu_count()} CPUs, "
+            f'1-min load average {loads}\n'
+            f"Inputs: {first['inputs']}, {args.warmup} warm-up + "
+            f'{args.iters} timed iterations per phase (clips/s: all timed '
+            'iterations; (median): from the median iteration time, robust '
+            f'to stalls caused by other processes); memory: {mem}')
+
+
+def run_worker(index: int, args: argparse.Namespace,
+               argv: Optional[list]) -> dict:
+    """Run ``configs[index]`` in a fresh Python process."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = osp.join(tmp, 'result.json')
+        cmd = [
+            sys.executable,
+            osp.abspath(__file__), *argv, '--worker',
+            str(index), '--worker-out', out
+        ]
+        subprocess.run(cmd, check=True)
+        with open(out) as f:
+            return json.load(f)
+
+
+def main(argv=None) -> List[dict]:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.worker is not None:
+        result = benchmark_config(args.worker, args)
+        with open(args.worker_out, 'w') as f:
+            json.dump(result, f)
+        return [result]
+    results = []
+    for i, config in enumerate(args.configs):
+        print(f'Benchmarking {config} ...', flush=True)
+        if len(args.configs) > 1 and not args.same_process:
+            results.append(run_worker(i, args, argv))
+        else:
+            results.append(benchmark_config(i, args))
+        gc.collect()
+    print(describe(results, args))
+    print(format_table(results))
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(results, f, indent=2)
+    return results
+
+
+if __name__ == '__main__':
+    main()
