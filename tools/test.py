@@ -4,6 +4,7 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -113,6 +114,11 @@ def main():
     else:
         runner = RUNNERS.build(cfg)
     runner.test()
+    # tear the process group down while the interpreter is intact: gloo
+    # threads left for interpreter shutdown can abort the process (SIGABRT)
+    if torch.distributed.is_available() and \
+            torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == '__main__':

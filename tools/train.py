@@ -5,6 +5,7 @@ import logging
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
@@ -95,6 +96,11 @@ def main():
     else:
         runner = RUNNERS.build(cfg)
     runner.train()
+    # tear the process group down while the interpreter is intact: gloo
+    # threads left for interpreter shutdown can abort the process (SIGABRT)
+    if torch.distributed.is_available() and \
+            torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == '__main__':
