@@ -4,14 +4,13 @@ import argparse
 import os
 import os.path as osp
 
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import rassu_mm  # noqa: F401  registers components, safe checkpoint loading
 from mmseg.registry import RUNNERS
 from mmseg.utils import register_all_modules
-from rassu_mm.utils import setup_cpu_distributed
+from rassu_mm.utils import setup_cpu_distributed, teardown_distributed
 
 
 def parse_args():
@@ -114,11 +113,7 @@ def main():
     else:
         runner = RUNNERS.build(cfg)
     runner.test()
-    # tear the process group down while the interpreter is intact: gloo
-    # threads left for interpreter shutdown can abort the process (SIGABRT)
-    if torch.distributed.is_available() and \
-            torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -5,7 +5,6 @@ import logging
 import os
 import os.path as osp
 
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
@@ -13,7 +12,8 @@ from mmengine.runner import Runner
 import rassu_mm  # noqa: F401  registers components, safe checkpoint loading
 from mmseg.registry import RUNNERS
 from mmseg.utils import register_all_modules
-from rassu_mm.utils import find_resumable_checkpoint, setup_cpu_distributed
+from rassu_mm.utils import (find_resumable_checkpoint, setup_cpu_distributed,
+                            teardown_distributed)
 
 
 def parse_args():
@@ -96,11 +96,7 @@ def main():
     else:
         runner = RUNNERS.build(cfg)
     runner.train()
-    # tear the process group down while the interpreter is intact: gloo
-    # threads left for interpreter shutdown can abort the process (SIGABRT)
-    if torch.distributed.is_available() and \
-            torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

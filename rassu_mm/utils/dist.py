@@ -46,3 +46,16 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
         f'CUDA is not available: rank {torch_dist.get_rank()} of '
         f'{torch_dist.get_world_size()} uses the gloo backend on CPU.',
         logger='current')
+
+
+def teardown_distributed() -> None:
+    """Wait for every rank, then destroy the process group.
+
+    Gloo threads still alive at interpreter shutdown can abort a process
+    (``terminate called without an active exception``, SIGABRT) after a run
+    has finished; destroying the group while a peer is still inside a
+    collective does the same, hence the barrier first.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
