@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 MAX_ITERS = 300
 
 

@@ -15,7 +15,7 @@ from mmseg.registry import DATASETS
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
 from rassu_mm.structures import SSUDataSample
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CFG = osp.join(REPO, 'configs/_base_/datasets/ssu_demo.py')
 T, H, W = 3, 32, 32
 

@@ -13,7 +13,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from rassu_mm.structures import SSUDataSample
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 TINY_MODEL = dict(
     type='SSUFormer',

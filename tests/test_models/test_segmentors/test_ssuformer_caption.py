@@ -9,7 +9,7 @@ from mmseg.registry import MODELS
 from rassu_mm.models.tokenization import train_caption_tokenizer
 from rassu_mm.structures import SSUDataSample
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CAPTIONS = ['The red triangle on the left is sounding.',
             'The blue circle on the right is sounding.']
 CLASSES = ['red triangle', 'blue circle']

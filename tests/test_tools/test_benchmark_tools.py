@@ -13,7 +13,7 @@ from mmseg.utils import register_all_modules
 
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SEG_CONFIG = osp.join(REPO, 'configs/ssuformer_demo_seg.py')
 FULL_CONFIG = osp.join(REPO, 'configs/ssuformer_demo.py')
 

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 
 from rassu_mm.evaluation import SSUMetric
 from rassu_mm.evaluation.metrics import ssu_metric
-from tests.test_metric import META, breakdown_clips, random_clips
+from tests.test_evaluation.test_ssu_metric import META, breakdown_clips, random_clips
 
 
 def clips():

@@ -69,7 +69,7 @@ def test_build_tokenizer_tool(tmp_path):
     ann_file.write_text(json.dumps(ann))
     spec = importlib.util.spec_from_file_location(
         'build_tokenizer',
-        osp.join(osp.dirname(__file__), '..', 'tools', 'build_tokenizer.py'))
+        osp.join(osp.dirname(__file__), '..', '..', 'tools', 'build_tokenizer.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     assert list(tool.iter_captions([str(ann_file)])) == CAPTIONS

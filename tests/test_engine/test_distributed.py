@@ -22,7 +22,7 @@ from mmengine.config import Config
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
 from rassu_mm.utils import safe_torch_load
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM_VAL = 5  # val and test clips: odd, so 2 processes need a padded sampler
 
 

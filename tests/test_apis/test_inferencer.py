@@ -14,7 +14,7 @@ from rassu_mm.apis import (SSUInferencer, decode_audio, has_audio_stream,
 from rassu_mm.datasets import ClipDataError
 from rassu_mm.models.tokenization import train_caption_tokenizer
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CAPTIONS = ['The red triangle on the left is sounding.',
             'Nothing is sounding.']
 

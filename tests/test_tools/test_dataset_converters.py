@@ -15,7 +15,7 @@ from rassu_mm.datasets import ClipDataError, SSUDataset
 from rassu_mm.datasets.synthetic import (class_sound, demo_classes,
                                          make_synthetic_dataset)
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PIPELINE = [
     dict(type='LoadClipFrames'),
     dict(type='LoadClipMasks'),

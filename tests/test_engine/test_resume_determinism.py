@@ -25,7 +25,7 @@ from rassu_mm.datasets.synthetic import make_synthetic_dataset
 from rassu_mm.engine import RNGStateHook, get_rng_states, set_rng_states
 from rassu_mm.utils import safe_torch_load
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MAX_ITERS = 8
 INTERVAL = 2  # checkpoints
 VAL_INTERVAL = 4

@@ -15,7 +15,7 @@ from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 import rassu_mm
 from rassu_mm.utils import UnsafeCheckpointError, safe_torch_load
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def test_default_runtime_config():
