@@ -1,4 +1,6 @@
 # A few minutes on 2 CPU cores: the tiny demo model on data/demo.
+# 600 iterations of 8 clips (the demo dataset config) on one process are
+# 40 epochs of the 120 training clips; N processes see N times as many.
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
@@ -25,3 +27,6 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # --show-dir paints every clip of the small demo test split
     visualization=dict(type='SSUVisualizationHook', interval=1))
+# learning rates for a total batch of 8 clips; `--cfg-options
+# auto_scale_lr.enable=True` scales them for other totals
+auto_scale_lr = dict(enable=False, base_batch_size=8)
