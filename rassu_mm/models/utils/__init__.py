@@ -1,0 +1,3 @@
+from .attention import KVCache, SDPAttention
+
+__all__ = ['KVCache', 'SDPAttention']
