@@ -20,9 +20,9 @@ import pytest
 from mmengine.config import Config
 
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
+from rassu_mm.testing import REPO_ROOT, demo_runner_cfg, repo_path
 from rassu_mm.utils import safe_torch_load
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM_VAL = 5  # val and test clips: odd, so 2 processes need a padded sampler
 
 
@@ -34,16 +34,7 @@ def free_port():
 
 def write_config(path, base, data_root, tokenizer=None):
     """``configs/<base>`` on ``data_root`` without dataloader workers."""
-    cfg = Config.fromfile(osp.join(REPO, 'configs', base))
-    cfg.randomness = dict(seed=0)
-    for split in ('train', 'val', 'test'):
-        loader = cfg[f'{split}_dataloader']
-        loader.num_workers = 0
-        loader.persistent_workers = False
-        loader.dataset.data_root = data_root
-        for transform in loader.dataset.pipeline:
-            if transform.type == 'LoadClipAudio':
-                transform.cache_dir = osp.join(data_root, 'audio_cache')
+    cfg = demo_runner_cfg(data_root, base)
     if tokenizer is not None:
         cfg.model.caption_head.tokenizer = tokenizer
     cfg.dump(str(path))
@@ -53,8 +44,9 @@ def write_config(path, base, data_root, tokenizer=None):
 def run(cmd, **env):
     proc = subprocess.run(
         cmd,
-        cwd=REPO,
-        env=dict(os.environ, PYTHONPATH=REPO, PYTHON=sys.executable, **env),
+        cwd=REPO_ROOT,
+        env=dict(
+            os.environ, PYTHONPATH=REPO_ROOT, PYTHON=sys.executable, **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True)
@@ -65,7 +57,7 @@ def run(cmd, **env):
 def dist_train(config, work_dir, *cfg_options):
     return run([
         'bash',
-        osp.join(REPO, 'tools/dist_train.sh'), config, '2', '--work-dir',
+        repo_path('tools/dist_train.sh'), config, '2', '--work-dir',
         work_dir, '--cfg-options', *cfg_options
     ],
                PORT=free_port())
@@ -122,14 +114,14 @@ def test_dist_train_then_dist_test_matches_single(tmp_path, demo_root):
         tmp_path / 'single_test')
     out = run([
         'bash',
-        osp.join(REPO, 'tools/dist_test.sh'), config, ckpt_path, '2',
+        repo_path('tools/dist_test.sh'), config, ckpt_path, '2',
         '--work-dir', dist_dir
     ],
               PORT=free_port())
     assert 'rank 0 of 2 uses the gloo backend' in out
     run([
         sys.executable,
-        osp.join(REPO, 'tools/test.py'), config, ckpt_path, '--work-dir',
+        repo_path('tools/test.py'), config, ckpt_path, '--work-dir',
         single_dir
     ])
     single = read_test_results(single_dir)
@@ -148,7 +140,7 @@ def test_dist_train_full_model_with_captions(tmp_path, demo_root):
     tokenizer = str(tmp_path / 'tokenizer')
     run([
         sys.executable,
-        osp.join(REPO, 'tools/build_tokenizer.py'),
+        repo_path('tools/build_tokenizer.py'),
         osp.join(demo_root, 'annotations/train.json'), tokenizer
     ])
     config = write_config(tmp_path / 'full.py', 'ssuformer_demo.py',

@@ -19,13 +19,12 @@ import sys
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
 from rassu_mm.engine import RNGStateHook, get_rng_states, set_rng_states
+from rassu_mm.testing import REPO_ROOT, demo_runner_cfg, repo_path
 from rassu_mm.utils import safe_torch_load
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MAX_ITERS = 8
 INTERVAL = 2  # checkpoints
 VAL_INTERVAL = 4
@@ -34,8 +33,8 @@ VAL_INTERVAL = 4
 def write_config(path, data_root, num_workers, kill_iter=None):
     """The demo segmentation config on ``data_root``, shortened, dumped to
     ``path`` (plus a hook that SIGKILLs the run after ``kill_iter``)."""
-    cfg = Config.fromfile(osp.join(REPO, 'configs/ssuformer_demo_seg.py'))
-    cfg.randomness = dict(seed=0, deterministic=True)
+    cfg = demo_runner_cfg(data_root, num_workers=num_workers)
+    cfg.randomness.deterministic = True
     cfg.train_cfg.max_iters = MAX_ITERS
     cfg.train_cfg.val_interval = VAL_INTERVAL
     cfg.param_scheduler[0].end = 2
@@ -45,20 +44,12 @@ def write_config(path, data_root, num_workers, kill_iter=None):
     cfg.default_hooks.checkpoint.max_keep_ckpts = -1
     cfg.default_hooks.logger.interval = 2
     cfg.train_dataloader.batch_size = 2
-    for split in ('train', 'val', 'test'):
-        loader = cfg[f'{split}_dataloader']
-        loader.num_workers = num_workers if split == 'train' else 0
-        loader.persistent_workers = num_workers > 0 and split == 'train'
-        loader.dataset.data_root = data_root
-        for transform in loader.dataset.pipeline:
-            if transform.type == 'LoadClipAudio':
-                transform.cache_dir = osp.join(data_root, 'audio_cache')
     # "validation" evaluates the test split: the last one gives the test
     # metrics of the final weights
     cfg.val_dataloader.dataset.ann_file = 'annotations/test.json'
     assert [h.type for h in cfg.custom_hooks] == ['RNGStateHook']
     if kill_iter is not None:
-        cfg.custom_imports.imports.append('tests.fixtures.toy_components')
+        cfg.custom_imports.imports.append('rassu_mm.testing.toy_components')
         cfg.custom_hooks.append(dict(type='KillAtIterHook',
                                      kill_iter=kill_iter))
     cfg.dump(str(path))
@@ -67,13 +58,13 @@ def write_config(path, data_root, num_workers, kill_iter=None):
 
 def start_train(config, work_dir, *extra):
     """Start ``tools/train.py`` in the background."""
-    env = dict(os.environ, PYTHONPATH=REPO)
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
     return subprocess.Popen([
         sys.executable,
-        osp.join(REPO, 'tools/train.py'), config, '--work-dir', work_dir,
+        repo_path('tools/train.py'), config, '--work-dir', work_dir,
         *extra
     ],
-                            cwd=REPO,
+                            cwd=REPO_ROOT,
                             env=env,
                             stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT,

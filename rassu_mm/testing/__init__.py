@@ -1,0 +1,18 @@
+"""Builders of tiny inputs and configs for tests and tools.
+
+Importing this package registers nothing; the toy runner components live in
+:mod:`rassu_mm.testing.toy_components` and are registered when that module
+is imported (``custom_imports``).
+"""
+from ._configs import (WIDTH_KEYS, build_tiny_model, demo_runner_cfg,
+                       get_config, merge_overrides, shrink_widths,
+                       tiny_model_cfg)
+from ._inputs import DEMO_CAPTION, demo_clip, demo_mm_inputs
+from ._paths import REPO_ROOT, load_tool, repo_path
+
+__all__ = [
+    'DEMO_CAPTION', 'REPO_ROOT', 'WIDTH_KEYS', 'build_tiny_model',
+    'demo_clip', 'demo_mm_inputs', 'demo_runner_cfg', 'get_config',
+    'load_tool', 'merge_overrides', 'repo_path', 'shrink_widths',
+    'tiny_model_cfg'
+]
