@@ -6,6 +6,12 @@ env_cfg = dict(
     # tools/train.py and tools/test.py switch to gloo when CUDA is absent.
     dist_cfg=dict(backend='nccl'),
 )
+# Logs and scalars go to <work_dir>/<timestamp>/vis_data (json; see
+# tools/analysis_tools/analyze_logs.py). For TensorBoard as well
+# (`pip install tensorboard`, then `tensorboard --logdir work_dirs`), put in
+# your config:
+#   visualizer = dict(vis_backends=[
+#       dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
     type='SSULocalVisualizer', vis_backends=vis_backends, name='visualizer')
