@@ -3,7 +3,9 @@
 pycocoevalcap needs a Java runtime for its PTB tokenizer (Stanford CoreNLP)
 and for METEOR. Without Java, captions are tokenised with
 :func:`python_ptb_tokenize` and METEOR is left out; BLEU, ROUGE-L and CIDEr
-are pure Python and always available.
+are pure Python and always available. pycocoevalcap is imported when
+captions are scored, not when the package is imported (it is large and not
+needed to train or run a model).
 """
 import contextlib
 import functools
@@ -15,11 +17,6 @@ import subprocess
 from typing import Dict, List, Optional, Sequence
 
 from mmengine.logging import print_log
-from pycocoevalcap.bleu.bleu import Bleu
-from pycocoevalcap.cider.cider import Cider
-from pycocoevalcap.meteor.meteor import Meteor
-from pycocoevalcap.rouge.rouge import Rouge
-from pycocoevalcap.tokenizer.ptbtokenizer import PUNCTUATIONS, PTBTokenizer
 
 CAPTION_KEYS = ('BLEU-1', 'BLEU-2', 'BLEU-3', 'BLEU-4', 'METEOR', 'ROUGE-L',
                 'CIDEr')
@@ -43,8 +40,14 @@ _BRACKETS = {
     '{': '-lcb-',
     '}': '-rcb-'
 }
-_DROPPED = set(PUNCTUATIONS) | {'"'}
 _METEOR = None  # see shared_meteor()
+
+
+@functools.lru_cache()
+def _dropped_tokens() -> frozenset:
+    """The punctuation tokens pycocoevalcap drops after tokenising."""
+    from pycocoevalcap.tokenizer.ptbtokenizer import PUNCTUATIONS
+    return frozenset(PUNCTUATIONS) | {'"'}
 
 
 @functools.lru_cache()
@@ -89,7 +92,8 @@ def python_ptb_tokenize(text: str) -> str:
     text = _SPLIT_WORDS.sub(lambda m: ' '.join(g for g in m.groups() if g),
                             text)
     tokens = (_BRACKETS.get(t, t) for t in _TOKEN.findall(text))
-    return ' '.join(t for t in tokens if t not in _DROPPED)
+    dropped = _dropped_tokens()
+    return ' '.join(t for t in tokens if t not in dropped)
 
 
 def tokenize_captions(captions: Sequence[str], use_java: bool) -> List[str]:
@@ -108,18 +112,20 @@ def tokenize_captions(captions: Sequence[str], use_java: bool) -> List[str]:
     captions = [normalize_caption(c) for c in captions]
     if not use_java:
         return [python_ptb_tokenize(c) for c in captions]
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
     todo = {i: [dict(caption=c)] for i, c in enumerate(captions) if c}
     done = PTBTokenizer().tokenize(todo) if todo else {}
     return [done[i][0] if i in done else '' for i in range(len(captions))]
 
 
-def shared_meteor() -> Meteor:
+def shared_meteor():
     """The process-wide METEOR scorer.
 
     Its Java process loads paraphrase tables on the first call (about 20 s,
     1.3 GB resident), so it is started once and reused by every evaluation
     until the Python process exits.
     """
+    from pycocoevalcap.meteor.meteor import Meteor
     global _METEOR
     if _METEOR is None:
         _METEOR = Meteor()
@@ -154,6 +160,9 @@ def score_captions(preds: Sequence[str], refs: Sequence[str],
         dict: ``BLEU-1``..``BLEU-4``, ``METEOR`` (with Java), ``ROUGE-L``
         and ``CIDEr``.
     """
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.rouge.rouge import Rouge
     assert len(preds) == len(refs) > 0
     res = {i: [p] for i, p in enumerate(preds)}
     gts = {i: [r] for i, r in enumerate(refs)}
