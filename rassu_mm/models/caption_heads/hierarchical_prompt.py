@@ -1,26 +1,38 @@
-"""Hierarchical prompts (dataset / super-category / category) + classifier."""
+"""Per-frame hierarchical prompts (dataset / super-category / category)."""
 from typing import Dict, List, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
 
+# Ignored pixels of ``gt_sem_seg`` (frames without a mask are all 255).
+IGNORE_INDEX = 255
+
+# Labels of every level as ``[N, K]`` weights: multi-hot ground truth, 0/1
+# predictions or (soft prompts) probabilities.
+LevelWeights = Dict[str, Tensor]
+
 
 class HierarchicalPrompter(nn.Module):
-    """Learnable prompt embeddings and the classifier that selects them.
+    """Learnable prompt embeddings and the per-frame classifier behind them.
 
     Levels: ``dataset`` (one of ``dataset_names``; only with names given,
     classified only with several), ``super`` (multi-label over
     ``super_categories``; only with the mapping given) and ``category``
-    (multi-label over ``classes``). A level's prompt is the mean embedding
-    of its active labels (zero when none is active), so a clip gets ``P``
-    (1-3) prompt tokens ``[B, P, C]``.
+    (multi-label over ``classes``). Every frame gets ``P`` (1-3) prompt
+    tokens ``[N, P, C]``: a level's prompt is ``sum_k w_k e_k / max(1,
+    sum_k w_k)`` over its label embeddings ``e_k``, i.e. the mean embedding
+    of the active labels for 0/1 weights, a probability-weighted embedding
+    for soft weights (near zero when nothing is likely).
 
-    The classifier maps the pooled memory of a clip to logits for every
-    level. It is hierarchical: a category's logit adds the logit of its super
-    category, so a category can only score high inside a likely group. At
-    inference the active labels are the categories above ``threshold`` (at
-    least the best one), their super categories and the dataset of the
-    metainfo (the classifier's best guess when the name is unknown).
+    The classifier maps a frame's pooled memory to logits for every level.
+    It is hierarchical: a category's logit adds the logit of its super
+    category, so a category can only score high inside a likely group.
+
+    Per-frame targets (:meth:`targets`): with semantic masks (metainfo
+    ``seg_mode='semantic'``) the classes present in the frame's
+    ``gt_sem_seg`` (value ``v`` is ``classes[v - 1]``, so ``classes`` must
+    follow the dataset's order); frames without a mask (all ignored) and
+    binary masks fall back to the clip's ``categories``.
 
     Args:
         in_channels (int): channels of the pooled memory.
@@ -28,7 +40,8 @@ class HierarchicalPrompter(nn.Module):
         classes (Sequence[str]): category names.
         super_categories (dict, optional): super category -> its classes.
         dataset_names (Sequence[str], optional): dataset names.
-        threshold (float): probability threshold of predicted categories.
+        threshold (float): probability of a predicted category (hard
+            labels, :meth:`predict`).
     """
 
     def __init__(self,
@@ -76,9 +89,9 @@ class HierarchicalPrompter(nn.Module):
         return 1 + bool(self.super_names) + bool(self.dataset_names)
 
     def classify(self, pooled: Tensor) -> Dict[str, Tensor]:
-        """Logits ``{'category': [B, C], 'super': [B, S], 'dataset': [B,
-        Dn]}`` (classified levels only) from the pooled memory ``[B, Cin]``.
-        """
+        """Logits ``{'category': [N, K], 'super': [N, S], 'dataset': [N,
+        Dn]}`` (classified levels only) from the pooled memory of each frame
+        ``[N, Cin]``."""
         h = self.mlp(pooled)
         logits = dict(category=self.fc_category(h))
         if self.super_names:
@@ -89,72 +102,115 @@ class HierarchicalPrompter(nn.Module):
             logits['dataset'] = self.fc_dataset(h)
         return logits
 
-    def targets(self, data_samples: List) -> Dict[str, Tensor]:
-        """Ground-truth labels from ``categories`` and ``dataset_name``:
-        multi-hot ``category`` ``[B, C]``, ``super`` ``[B, S]`` and index
-        ``dataset`` ``[B]``."""
+    def targets(self, data_samples: List, num_frames: int) -> LevelWeights:
+        """Per-frame ground truth (see the class doc): multi-hot
+        ``category`` ``[N, K]``, ``super`` ``[N, S]`` and one-hot
+        ``dataset`` ``[N, Dn]``, ``N = B * num_frames``."""
         device = self.category_embed.weight.device
-        cat = torch.zeros(len(data_samples), len(self.classes), device=device)
-        for b, ds in enumerate(data_samples):
-            for name in ds.categories:
-                if name not in self.class_index:
-                    raise KeyError(f'Unknown category {name!r} in clip '
-                                   f"{ds.metainfo.get('clip_id')}")
-                cat[b, self.class_index[name]] = 1
+        cat = torch.cat([
+            self._frame_categories(ds, num_frames) for ds in data_samples
+        ]).to(device)
         targets = dict(category=cat)
         if self.super_names:
             targets['super'] = self._super_of(cat)
         if self.dataset_names:
-            targets['dataset'] = torch.tensor(
-                [self._dataset_index(ds) for ds in data_samples],
-                device=device)
+            targets['dataset'] = self._dataset_weights(
+                data_samples, num_frames, strict=True)
         return targets
 
-    def predict(self, logits: Dict[str, Tensor],
-                data_samples: List) -> Dict[str, Tensor]:
-        """Labels in the format of :meth:`targets` from classifier logits."""
-        probs = logits['category'].sigmoid()
+    def soft_labels(self, logits: Dict[str, Tensor], data_samples: List,
+                    num_frames: int) -> LevelWeights:
+        """Detached probabilities of :meth:`classify`'s logits (the soft
+        prompts of training and inference alike); the dataset from the
+        metainfo ``dataset_name`` where it is known."""
+        labels = dict(category=logits['category'].detach().sigmoid())
+        if self.super_names:
+            labels['super'] = logits['super'].detach().sigmoid()
+        if self.dataset_names:
+            labels['dataset'] = self._dataset_weights(
+                data_samples, num_frames, logits.get('dataset'))
+        return labels
+
+    def predict(self, logits: Dict[str, Tensor], data_samples: List,
+                num_frames: int) -> LevelWeights:
+        """Hard 0/1 labels from the logits: the categories above
+        ``threshold`` (at least the best one), their super categories and
+        the dataset as in :meth:`soft_labels`."""
+        probs = logits['category'].detach().sigmoid()
         cat = (probs > self.threshold).float()
         cat.scatter_(1, probs.argmax(1, keepdim=True), 1.)
         labels = dict(category=cat)
         if self.super_names:
             labels['super'] = self._super_of(cat)
         if self.dataset_names:
-            guess = (logits['dataset'].argmax(1).tolist() if 'dataset'
-                     in logits else [0] * len(data_samples))
-            labels['dataset'] = torch.tensor(
-                [self._dataset_index(ds, g)
-                 for ds, g in zip(data_samples, guess)],
-                device=probs.device)
+            labels['dataset'] = self._dataset_weights(
+                data_samples, num_frames, logits.get('dataset'))
         return labels
 
-    def forward(self, labels: Dict[str, Tensor]) -> Tensor:
-        """Prompt tokens ``[B, P, C]`` (dataset, super, category order)."""
+    def forward(self, labels: LevelWeights) -> Tensor:
+        """Prompt tokens ``[N, P, C]`` (dataset, super, category order)."""
         prompts = []
         if self.dataset_names:
-            prompts.append(self.dataset_embed(labels['dataset']))
+            prompts.append(_mean_embed(labels['dataset'], self.dataset_embed))
         if self.super_names:
             prompts.append(_mean_embed(labels['super'], self.super_embed))
         prompts.append(_mean_embed(labels['category'], self.category_embed))
         return torch.stack(prompts, 1)
 
+    def _frame_categories(self, data_sample, num_frames: int) -> Tensor:
+        """Multi-hot ``[T, K]`` categories of each frame of one clip."""
+        clip = torch.zeros(len(self.classes))
+        for name in data_sample.categories:
+            if name not in self.class_index:
+                raise KeyError(f'Unknown category {name!r} in clip '
+                               f"{data_sample.metainfo.get('clip_id')}")
+            clip[self.class_index[name]] = 1
+        clip = clip.expand(num_frames, -1)
+        if (data_sample.metainfo.get('seg_mode') != 'semantic'
+                or 'gt_sem_seg' not in data_sample):
+            return clip
+        seg = data_sample.gt_sem_seg.data.flatten(1).cpu()
+        valid = (seg > 0) & (seg <= len(self.classes))
+        counts = torch.zeros(len(seg), len(self.classes) + 1).scatter_add_(
+            1, torch.where(valid, seg, 0), valid.float())
+        has_mask = (seg != IGNORE_INDEX).any(1, keepdim=True)
+        return torch.where(has_mask, (counts[:, 1:] > 0).float(), clip)
+
     def _super_of(self, cat: Tensor) -> Tensor:
-        """Multi-hot super categories ``[B, S]`` of multi-hot classes."""
+        """Multi-hot super categories ``[N, S]`` of multi-hot classes."""
         sup = cat.new_zeros(len(cat), len(self.super_names))
         return sup.index_add_(1, self.parent, cat).clamp_(max=1)
 
-    def _dataset_index(self, data_sample, default: Optional[int] = None
-                       ) -> int:
-        name = data_sample.metainfo.get('dataset_name')
-        if name in self.dataset_names:
-            return self.dataset_names.index(name)
-        if default is None:
-            raise KeyError(f'Unknown dataset_name {name!r}; expected one of '
-                           f'{self.dataset_names}')
-        return default
+    def _dataset_weights(self,
+                         data_samples: List,
+                         num_frames: int,
+                         logits: Optional[Tensor] = None,
+                         strict: bool = False) -> Tensor:
+        """Dataset weights ``[N, Dn]``: one-hot of the metainfo
+        ``dataset_name``; where it is unknown, an error (``strict``) or the
+        classifier's softmax of ``logits`` ``[N, Dn]`` (with one dataset,
+        that one)."""
+        device = self.dataset_embed.weight.device
+        rows = []
+        for b, ds in enumerate(data_samples):
+            name = ds.metainfo.get('dataset_name')
+            if name in self.dataset_names:
+                row = torch.zeros(len(self.dataset_names), device=device)
+                row[self.dataset_names.index(name)] = 1
+                rows.append(row.expand(num_frames, -1))
+            elif strict:
+                raise KeyError(f'Unknown dataset_name {name!r} of clip '
+                               f"{ds.metainfo.get('clip_id')}; expected one "
+                               f'of {self.dataset_names}')
+            elif logits is None:
+                rows.append(torch.ones(num_frames, 1, device=device))
+            else:
+                rows.append(logits[b * num_frames:(b + 1) *
+                                   num_frames].detach().softmax(-1))
+        return torch.cat(rows)
 
 
-def _mean_embed(multi_hot: Tensor, embed: nn.Embedding) -> Tensor:
-    """Mean embedding ``[B, C]`` of the active labels of ``[B, K]``."""
-    weights = multi_hot / multi_hot.sum(1, keepdim=True).clamp(min=1)
-    return weights @ embed.weight
+def _mean_embed(weights: Tensor, embed: nn.Embedding) -> Tensor:
+    """``sum_k w_k e_k / max(1, sum_k w_k)`` ``[N, C]`` of ``[N, K]``."""
+    weights = weights / weights.sum(1, keepdim=True).clamp(min=1)
+    return weights.to(embed.weight.dtype) @ embed.weight

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmengine.structures import BaseDataElement
 from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, OptConfigType, SampleList
 from torch import Tensor, nn
 
 from ..tokenization import CaptionTokenizer
@@ -22,20 +23,27 @@ DEFAULT_GENERATION = dict(
 class MoHECaptionHead(BaseModule):
     """Generate one caption per frame from the MCM-enhanced memory.
 
-    A transformer decoder cross-attends to the memory ``[B*T, L, C]``. Its
-    FFNs are top-k routed mixtures of experts (see :class:`MoEFeedForward`).
-    Hierarchical prompts (dataset, super category, category embeddings) are
-    prepended to the caption tokens and concatenated to every router input.
-    A hierarchical classifier on the clip's mean memory predicts the prompt
-    labels; training uses the ground-truth labels for the prompts and trains
-    the classifier alongside. Without ``classes`` there are no prompts and
-    with ``num_experts=1`` the FFNs are dense (a plain captioning decoder).
+    A transformer decoder cross-attends to the memory ``[N, L, C]``
+    (``N = B*T`` frames); the memory positions ``memory_pos``, when given,
+    are added to its keys. Its FFNs are top-k routed mixtures of experts
+    (see :class:`MoEFeedForward`). Hierarchical prompts (dataset, super
+    category, category embeddings) are prepended to the caption tokens and
+    concatenated to every router input, **per frame**: a hierarchical
+    classifier on each frame's mean memory predicts them (see
+    :class:`HierarchicalPrompter`) and is trained on per-frame labels.
+    With ``prompt_source='predicted'`` (default) the prompts are built from
+    the classifier's detached probabilities in training and inference alike
+    (no exposure bias); ``'ground_truth'`` trains with the ground-truth
+    labels and infers from thresholded predictions (the train/test mismatch
+    of teacher-forced prompts, kept for comparison). Predictions never read
+    ground truth. Without ``classes`` there are no prompts and with
+    ``num_experts=1`` the FFNs are dense (a plain captioning decoder).
 
     Losses: label-smoothed token cross-entropy over the frames that have a
     caption (frames whose ``gt_captions`` entry is None are skipped), the
-    classifier losses (``loss_cls`` on each level, one-hot targets for the
-    dataset), the routers' load-balancing loss and, optionally, the
-    region-caption consistency loss on the neck's ``region_embeds``.
+    classifier losses (``loss_cls`` on each level), the routers'
+    load-balancing loss and, optionally, the region losses on the mask
+    collaboration module's ``region_embeds``.
 
     Args:
         tokenizer (str): tokenizer folder (``tools/build_tokenizer.py`` or
@@ -49,11 +57,14 @@ class MoHECaptionHead(BaseModule):
         top_k (int): experts per token. Defaults to 2.
         dropout (float): dropout rate. Defaults to 0.1.
         classes (Sequence[str], optional): category names (the prompts and
-            the classifier need them).
+            the classifier need them), in the dataset's order.
         super_categories (dict, optional): super category -> class names.
         dataset_names (Sequence[str], optional): dataset names (matched with
             the data samples' metainfo ``dataset_name``).
-        cls_threshold (float): probability of a predicted category.
+        prompt_source (str): ``'predicted'`` or ``'ground_truth'`` (see
+            above). Defaults to ``'predicted'``.
+        cls_threshold (float): probability of a predicted category
+            (``prompt_source='ground_truth'`` at inference).
         max_train_length (int): caption length limit in training (tokens,
             BOS and EOS included).
         generation (dict, optional): overrides of ``strategy``
@@ -79,27 +90,33 @@ class MoHECaptionHead(BaseModule):
                  classes: Optional[Sequence[str]] = None,
                  super_categories: Optional[Dict[str, Sequence[str]]] = None,
                  dataset_names: Optional[Sequence[str]] = None,
+                 prompt_source: str = 'predicted',
                  cls_threshold: float = 0.5,
                  max_train_length: int = 32,
                  generation: Optional[dict] = None,
-                 loss_caption: dict = dict(
+                 loss_caption: ConfigType = dict(
                      type='CaptionCrossEntropyLoss', label_smoothing=0.1),
-                 loss_cls: dict = dict(
+                 loss_cls: ConfigType = dict(
                      type='mmdet.CrossEntropyLoss', use_sigmoid=True,
                      loss_weight=0.5),
                  loss_balance_weight: float = 0.01,
-                 loss_rcc: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+                 loss_rcc: OptConfigType = None,
+                 init_cfg: OptConfigType = None):
         super().__init__(init_cfg=init_cfg)
         if embed_dims % num_heads:
             raise ValueError('embed_dims must be divisible by num_heads')
+        if prompt_source not in ('predicted', 'ground_truth'):
+            raise ValueError("prompt_source must be 'predicted' or "
+                             f"'ground_truth', got {prompt_source!r}")
         self.tokenizer = CaptionTokenizer(tokenizer)
         self.generation = dict(DEFAULT_GENERATION, **(generation or {}))
         self.max_train_length = max_train_length
         self.num_experts = num_experts
+        self.prompt_source = prompt_source
         self.loss_balance_weight = loss_balance_weight
         self.input_proj = nn.Sequential(
             nn.Linear(in_channels, embed_dims), nn.LayerNorm(embed_dims))
+        self.pos_proj = nn.Linear(in_channels, embed_dims, bias=False)
         self.prompter = None
         num_prompts = 0
         if classes:
@@ -118,35 +135,37 @@ class MoHECaptionHead(BaseModule):
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_rcc = MODELS.build(loss_rcc) if loss_rcc else None
 
-    def loss(self, neck_outs: Dict[str, Optional[Tensor]],
-             data_samples: List) -> Dict[str, Tensor]:
+    def loss(self, inputs: Dict[str, Optional[Tensor]],
+             data_samples: SampleList) -> Dict[str, Tensor]:
         """Training losses.
 
         Args:
-            neck_outs (dict): ``memory`` ``[B*T, L, C]`` and
-                ``region_embeds`` ``[B*T, D]`` or None.
+            inputs (dict): ``memory`` ``[N, L, C]``, optional
+                ``memory_pos`` ``[N, L, C]`` and ``region_embeds``
+                ``[N, D]`` (or None), ``N = B*T``.
             data_samples (list[SSUDataSample]): ``B`` clips with
                 ``gt_captions`` (``T`` entries, None allowed),
-                ``categories`` and metainfo ``dataset_name``.
+                ``categories``, ``gt_sem_seg`` (semantic masks give
+                per-frame labels) and metainfo ``dataset_name``.
 
         Returns:
             dict[str, Tensor]: ``loss_caption``, ``acc_caption`` (token
             accuracy, logged only), ``loss_balance`` (with experts),
-            ``loss_cls_<level>`` (with classes) and ``loss_rcc`` (with the
-            RCC loss and region embeddings).
+            ``loss_cls_<level>`` (with classes) and the region losses (with
+            region embeddings).
         """
-        memory = self.input_proj(neck_outs['memory'])
-        num_frames = len(memory) // len(data_samples)
+        memory, memory_pos = self._memory(inputs)
         losses, prefix, context = {}, None, None
         if self.prompter is not None:
-            logits = self.prompter.classify(self._pool(memory, data_samples))
-            labels = self.prompter.targets(data_samples)
+            logits, prompt_labels = self._classify(memory, data_samples)
+            targets = self.prompter.targets(
+                data_samples, len(memory) // len(data_samples))
             for level, logit in logits.items():
-                target = labels[level]
-                if level == 'dataset':
-                    target = F.one_hot(target, logit.shape[-1]).float()
-                losses[f'loss_cls_{level}'] = self.loss_cls(logit, target)
-            prefix, context = self._prompts(labels, num_frames)
+                losses[f'loss_cls_{level}'] = self.loss_cls(
+                    logit, targets[level])
+            if self.prompt_source == 'ground_truth':
+                prompt_labels = targets
+            prefix, context = self._prompts(prompt_labels)
 
         captions = [c for ds in data_samples for c in ds.gt_captions]
         if len(captions) != len(memory):
@@ -154,7 +173,7 @@ class MoHECaptionHead(BaseModule):
                              'frames')
         keep = [i for i, c in enumerate(captions) if c is not None]
         if not keep:
-            losses.update(self._zero_losses(memory, neck_outs))
+            losses.update(self._zero_losses(memory, inputs))
             return losses
         texts = [captions[i] for i in keep]
         idx = torch.tensor(keep, device=memory.device)
@@ -166,8 +185,9 @@ class MoHECaptionHead(BaseModule):
             prefix, context = prefix[idx], context[idx]
             num_prompts = prefix.shape[1]
             valid = F.pad(valid, (num_prompts, 0), value=True)
-        logits, aux = self.decoder(ids[:, :-1], memory[idx], prefix, context,
-                                   valid)
+        logits, aux = self.decoder(
+            ids[:, :-1], memory[idx], prefix, context, valid,
+            memory_pos=None if memory_pos is None else memory_pos[idx])
         logits = logits[:, num_prompts:]
         targets = ids[:, 1:].masked_fill(~mask[:, 1:], -100)
         losses[self.loss_caption.loss_name] = self.loss_caption(
@@ -178,30 +198,25 @@ class MoHECaptionHead(BaseModule):
         if self.num_experts > 1:
             losses['loss_balance'] = (
                 self.loss_balance_weight * aux['loss_balance'])
-        region_embeds = neck_outs.get('region_embeds')
+        region_embeds = inputs.get('region_embeds')
         if self.loss_rcc is not None and region_embeds is not None:
             losses[self.loss_rcc.loss_name] = self.loss_rcc(
                 region_embeds[idx], texts)
         return losses
 
     @torch.no_grad()
-    def generate(self, neck_outs: Dict[str, Optional[Tensor]],
-                 data_samples: List, **overrides) -> Tensor:
-        """Generated token ids ``[B*T, S]`` (no BOS; PAD after EOS).
+    def generate(self, inputs: Dict[str, Optional[Tensor]],
+                 data_samples: SampleList, **overrides) -> Tensor:
+        """Generated token ids ``[N, S]`` (no BOS; PAD after EOS).
 
         Prompts come from the classifier's predictions. ``overrides``
         replace entries of ``generation`` for this call.
         """
         cfg = dict(self.generation, **overrides)
-        memory = self.input_proj(neck_outs['memory'])
-        prefix = context = None
-        if self.prompter is not None:
-            logits = self.prompter.classify(self._pool(memory, data_samples))
-            labels = self.prompter.predict(logits, data_samples)
-            prefix, context = self._prompts(
-                labels, len(memory) // len(data_samples))
+        memory, memory_pos = self._memory(inputs)
+        prefix, context = self._predicted_prompts(memory, data_samples)
         state = DecodeState(self.decoder, memory, prefix, context,
-                            cfg['use_cache'])
+                            cfg['use_cache'], memory_pos)
         tok = self.tokenizer
         args = (state, len(memory), cfg['max_length'], tok.bos_id, tok.eos_id,
                 tok.pad_id)
@@ -211,15 +226,15 @@ class MoHECaptionHead(BaseModule):
             return beam_search(*args, cfg['beam_size'], cfg['length_penalty'])
         raise ValueError(f"Unknown strategy {cfg['strategy']!r}")
 
-    def forward(self, neck_outs: Dict[str, Optional[Tensor]],
-                data_samples: List) -> Tensor:
-        """Tensor mode: generated token ids ``[B*T, S]``."""
-        return self.generate(neck_outs, data_samples)
+    def forward(self, inputs: Dict[str, Optional[Tensor]],
+                data_samples: SampleList) -> Tensor:
+        """Tensor mode: generated token ids ``[N, S]``."""
+        return self.generate(inputs, data_samples)
 
     def forward_teacher_forced(self,
-                               neck_outs: Dict[str, Optional[Tensor]],
+                               inputs: Dict[str, Optional[Tensor]],
                                input_ids: Tensor,
-                               data_samples: Optional[List] = None
+                               data_samples: Optional[SampleList] = None
                                ) -> Tensor:
         """Tensor mode helper (FLOPs counting, export): one decoder pass.
 
@@ -229,55 +244,74 @@ class MoHECaptionHead(BaseModule):
         key/value cache.
 
         Args:
-            neck_outs (dict): ``memory`` ``[B*T, L, C]``.
-            input_ids (Tensor): token ids ``[B*T, S]``.
+            inputs (dict): ``memory`` ``[N, L, C]`` (and ``memory_pos``).
+            input_ids (Tensor): token ids ``[N, S]``.
             data_samples (list, optional): the ``B`` clips (their metainfo
                 ``dataset_name`` selects the dataset prompt); None: the
                 frames are one clip.
 
         Returns:
-            Tensor: next-token logits ``[B*T, S, V]``.
+            Tensor: next-token logits ``[N, S, V]``.
         """
-        memory = self.input_proj(neck_outs['memory'])
-        prefix = context = None
-        if self.prompter is not None:
-            if data_samples is None:
-                data_samples = [BaseDataElement()]
-            logits = self.prompter.classify(self._pool(memory, data_samples))
-            labels = self.prompter.predict(logits, data_samples)
-            prefix, context = self._prompts(
-                labels, len(memory) // len(data_samples))
-        logits, _ = self.decoder(input_ids, memory, prefix, context)
+        memory, memory_pos = self._memory(inputs)
+        prefix, context = self._predicted_prompts(
+            memory, data_samples or [BaseDataElement()])
+        logits, _ = self.decoder(input_ids, memory, prefix, context,
+                                 memory_pos=memory_pos)
         return logits[:, logits.shape[1] - input_ids.shape[1]:]
 
-    def predict(self, neck_outs: Dict[str, Optional[Tensor]],
-                data_samples: List) -> List[List[str]]:
+    def predict(self, inputs: Dict[str, Optional[Tensor]],
+                data_samples: SampleList) -> List[List[str]]:
         """Captions: ``B`` lists of ``T`` strings (special tokens removed)."""
-        texts = self.tokenizer.decode(self.generate(neck_outs, data_samples))
+        texts = self.tokenizer.decode(self.generate(inputs, data_samples))
         t = len(texts) // len(data_samples)
         return [texts[b * t:(b + 1) * t] for b in range(len(data_samples))]
 
-    @staticmethod
-    def _pool(memory: Tensor, data_samples: List) -> Tensor:
-        """Clip-level mean of the memory: ``[B*T, L, C]`` -> ``[B, C]``."""
-        return memory.reshape(len(data_samples), -1, memory.shape[-1]).mean(1)
+    def _memory(self, inputs: Dict[str, Optional[Tensor]]
+                ) -> Tuple[Tensor, Optional[Tensor]]:
+        """Decoder-width memory ``[N, L, C']`` and its key positions
+        ``[N, L, C']`` (None without ``memory_pos``)."""
+        memory_pos = inputs.get('memory_pos')
+        if memory_pos is not None:
+            memory_pos = self.pos_proj(memory_pos)
+        return self.input_proj(inputs['memory']), memory_pos
 
-    def _prompts(self, labels: Dict[str, Tensor],
-                 num_frames: int) -> Tuple[Tensor, Tensor]:
-        """Per-frame prompt prefix ``[B*T, P, C]`` and router context
-        ``[B*T, P*C]``."""
-        prompts = self.prompter(labels).repeat_interleave(num_frames, 0)
+    def _classify(self, memory: Tensor, data_samples: SampleList
+                  ) -> Tuple[Dict[str, Tensor], Dict[str, Tensor]]:
+        """Per-frame classifier logits (on each frame's mean memory) and
+        the soft prompt labels from them."""
+        logits = self.prompter.classify(memory.mean(1))
+        labels = self.prompter.soft_labels(
+            logits, data_samples, len(memory) // len(data_samples))
+        return logits, labels
+
+    def _predicted_prompts(self, memory: Tensor, data_samples: SampleList
+                           ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+        """Inference prompts (no ground truth): soft labels, or thresholded
+        labels with ``prompt_source='ground_truth'``."""
+        if self.prompter is None:
+            return None, None
+        logits, labels = self._classify(memory, data_samples)
+        if self.prompt_source == 'ground_truth':
+            labels = self.prompter.predict(
+                logits, data_samples, len(memory) // len(data_samples))
+        return self._prompts(labels)
+
+    def _prompts(self, labels: Dict[str, Tensor]) -> Tuple[Tensor, Tensor]:
+        """Per-frame prompt prefix ``[N, P, C]`` and router context
+        ``[N, P*C]``."""
+        prompts = self.prompter(labels)
         return prompts, prompts.flatten(1)
 
     def _zero_losses(self, memory: Tensor,
-                     neck_outs: Dict[str, Optional[Tensor]]
+                     inputs: Dict[str, Optional[Tensor]]
                      ) -> Dict[str, Tensor]:
         """Zero caption losses that keep the graph valid (no captions)."""
         zero = memory.sum() * 0.
         losses = {self.loss_caption.loss_name: zero}
         if self.num_experts > 1:
             losses['loss_balance'] = zero
-        if self.loss_rcc is not None and neck_outs.get(
+        if self.loss_rcc is not None and inputs.get(
                 'region_embeds') is not None:
             losses[self.loss_rcc.loss_name] = zero
         return losses

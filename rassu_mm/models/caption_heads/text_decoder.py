@@ -5,11 +5,23 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..utils import KVCache, SDPAttention
 from .moe import MoEFeedForward
 
-# One dict per layer: self-attention 'k'/'v' [N, heads, S, d] grow by one
-# step per call; cross-attention 'mem_k'/'mem_v' are computed once.
-LayerCache = Dict[str, Tensor]
+# One dict per layer: 'self' (keys/values of the causal self-attention, one
+# step longer per call) and 'cross' (keys/values of the memory, computed
+# once).
+LayerCache = Dict[str, KVCache]
+
+# Parameter names of the fused projections before the shared attention
+# module: old name -> (attention module, projections its rows split into).
+_OLD_PROJECTIONS = {
+    'self_qkv': ('self_attn', ('q_proj', 'k_proj', 'v_proj')),
+    'self_out': ('self_attn', ('out_proj', )),
+    'cross_q': ('cross_attn', ('q_proj', )),
+    'cross_kv': ('cross_attn', ('k_proj', 'v_proj')),
+    'cross_out': ('cross_attn', ('out_proj', )),
+}
 
 
 class DecoderLayer(nn.Module):
@@ -29,26 +41,24 @@ class DecoderLayer(nn.Module):
                  feedforward_channels: int, num_experts: int, top_k: int,
                  context_dims: int, dropout: float):
         super().__init__()
-        self.head_dims = embed_dims // num_heads
-        self.dropout = dropout
         self.norms = nn.ModuleList(nn.LayerNorm(embed_dims) for _ in range(3))
-        self.self_qkv = nn.Linear(embed_dims, 3 * embed_dims)
-        self.self_out = nn.Linear(embed_dims, embed_dims)
-        self.cross_q = nn.Linear(embed_dims, embed_dims)
-        self.cross_kv = nn.Linear(embed_dims, 2 * embed_dims)
-        self.cross_out = nn.Linear(embed_dims, embed_dims)
+        self.self_attn = SDPAttention(embed_dims, num_heads, dropout)
+        self.cross_attn = SDPAttention(embed_dims, num_heads, dropout)
         self.ffn = MoEFeedForward(embed_dims, feedforward_channels,
                                   num_experts, top_k, context_dims, dropout)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, memory: Tensor, context: Optional[Tensor],
-                valid: Optional[Tensor], cache: Optional[LayerCache]
+    def forward(self, x: Tensor, memory: Tensor, memory_pos: Optional[Tensor],
+                context: Optional[Tensor], valid: Optional[Tensor],
+                cache: Optional[LayerCache]
                 ) -> Tuple[Tensor, Dict[str, Tensor]]:
         """Run one layer on ``S`` new positions.
 
         Args:
             x (Tensor): new hidden states ``[N, S, C]``.
             memory (Tensor): ``[N, L, C]`` (ignored once cached).
+            memory_pos (Tensor, optional): ``[N, L, C]`` positions added to
+                the memory keys of the cross-attention.
             context (Tensor, optional): router context ``[N, 1, Cc]``.
             valid (Tensor, optional): bool ``[N, S]`` for the MoE statistics.
             cache (dict, optional): this layer's cache, updated in place.
@@ -56,47 +66,32 @@ class DecoderLayer(nn.Module):
         Returns:
             tuple: ``[N, S, C]`` and the MoE aux dict.
         """
-        q, k, v = self._heads(self.self_qkv(self.norms[0](x))).chunk(3, 1)
+        self_cache = cross_cache = None
         if cache is not None:
-            if 'k' in cache:
-                k = torch.cat([cache['k'], k], 2)
-                v = torch.cat([cache['v'], v], 2)
-            cache['k'], cache['v'] = k, v
-        x = x + self.drop(self.self_out(self._attend(q, k, v, causal=True)))
-
-        if cache is not None and 'mem_k' in cache:
-            mem_k, mem_v = cache['mem_k'], cache['mem_v']
-        else:
-            mem_k, mem_v = self._heads(self.cross_kv(memory)).chunk(2, 1)
-            if cache is not None:
-                cache['mem_k'], cache['mem_v'] = mem_k, mem_v
-        q = self._heads(self.cross_q(self.norms[1](x)))
-        x = x + self.drop(self.cross_out(self._attend(q, mem_k, mem_v)))
-
+            self_cache = cache.setdefault('self', {})
+            cross_cache = cache.setdefault('cross', {})
+        h = self.norms[0](x)
+        x = x + self.drop(
+            self.self_attn(h, h, h, causal=True, cache=self_cache))
+        x = x + self.drop(
+            self.cross_attn(self.norms[1](x), memory, memory,
+                            key_pos=memory_pos, cache=cross_cache,
+                            static_kv=True))
         y, aux = self.ffn(self.norms[2](x), context, valid)
         return x + self.drop(y), aux
 
-    def _heads(self, x: Tensor) -> Tensor:
-        """``[N, S, m*C]`` -> ``[N, m*heads, S, C/heads]``."""
-        n, s, _ = x.shape
-        return x.view(n, s, -1, self.head_dims).transpose(1, 2)
-
-    def _attend(self, q: Tensor, k: Tensor, v: Tensor,
-                causal: bool = False) -> Tensor:
-        """Attention of ``q`` ``[N, h, S, d]`` over ``k, v`` ``[N, h, K, d]``.
-
-        With ``causal``, query ``i`` sees keys up to ``K - S + i`` (the
-        cached prefix plus the new positions up to itself).
-        """
-        mask = None
-        s, kl = q.shape[2], k.shape[2]
-        if causal and s > 1:
-            mask = torch.ones(s, kl, dtype=torch.bool, device=q.device).tril(
-                kl - s)
-        out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask,
-            dropout_p=self.dropout if self.training else 0.)
-        return out.transpose(1, 2).flatten(2)
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
+                              **kwargs) -> None:
+        """Split the fused projections of older checkpoints
+        (``self_qkv``, ``cross_kv``, ...) into the attention modules."""
+        for old, (attn, projs) in _OLD_PROJECTIONS.items():
+            for param in ('weight', 'bias'):
+                key = f'{prefix}{old}.{param}'
+                if key in state_dict:
+                    parts = state_dict.pop(key).chunk(len(projs))
+                    for proj, part in zip(projs, parts):
+                        state_dict[f'{prefix}{attn}.{proj}.{param}'] = part
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 class MoETextDecoder(nn.Module):
@@ -142,7 +137,8 @@ class MoETextDecoder(nn.Module):
                 prefix: Optional[Tensor] = None,
                 context: Optional[Tensor] = None,
                 valid: Optional[Tensor] = None,
-                cache: Optional[List[LayerCache]] = None
+                cache: Optional[List[LayerCache]] = None,
+                memory_pos: Optional[Tensor] = None
                 ) -> Tuple[Tensor, Dict[str, Tensor]]:
         """Logits of the next token at every new position.
 
@@ -155,6 +151,8 @@ class MoETextDecoder(nn.Module):
             valid (Tensor, optional): bool ``[N, P+S]`` for MoE statistics.
             cache (list[dict], optional): per-layer caches (a list of empty
                 dicts starts a cached decode); updated in place.
+            memory_pos (Tensor, optional): ``[N, L, C]`` positions added to
+                the memory keys of every cross-attention.
 
         Returns:
             tuple: logits ``[N, P+S, V]`` and ``dict(loss_balance=mean over
@@ -163,7 +161,7 @@ class MoETextDecoder(nn.Module):
         x = self.token_embed(input_ids)
         if prefix is not None:
             x = torch.cat([prefix, x], 1)
-        start = cache[0]['k'].shape[2] if cache and 'k' in cache[0] else 0
+        start = _cached_length(cache)
         if start + x.shape[1] > self.max_positions:
             raise ValueError(f'Sequence longer than max_positions='
                              f'{self.max_positions}.')
@@ -173,7 +171,7 @@ class MoETextDecoder(nn.Module):
             context = context[:, None]
         losses, usages = [], []
         for i, layer in enumerate(self.layers):
-            x, aux = layer(x, memory, context, valid,
+            x, aux = layer(x, memory, memory_pos, context, valid,
                            None if cache is None else cache[i])
             losses.append(aux['loss_balance'])
             usages.append(aux['usage'])
@@ -196,33 +194,49 @@ class DecodeState:
         prefix (Tensor, optional): ``[N, P, C]``.
         context (Tensor, optional): ``[N, Cc]``.
         use_cache (bool): use the key/value cache.
+        memory_pos (Tensor, optional): ``[N, L, C]`` memory key positions.
     """
 
-    def __init__(self, decoder: MoETextDecoder, memory: Tensor,
-                 prefix: Optional[Tensor], context: Optional[Tensor],
-                 use_cache: bool):
+    def __init__(self,
+                 decoder: MoETextDecoder,
+                 memory: Tensor,
+                 prefix: Optional[Tensor],
+                 context: Optional[Tensor],
+                 use_cache: bool,
+                 memory_pos: Optional[Tensor] = None):
         self.decoder = decoder
-        self.memory, self.prefix, self.context = memory, prefix, context
+        self.memory, self.memory_pos = memory, memory_pos
+        self.prefix, self.context = prefix, context
         self.cache = [{} for _ in decoder.layers] if use_cache else None
 
     def log_probs(self, tokens: Tensor) -> Tensor:
         """Log-probabilities ``[N, V]`` of the token after ``tokens``
         ``[N, t]`` (BOS first)."""
-        if self.cache is not None and 'k' in self.cache[0]:
+        if _cached_length(self.cache):
             logits, _ = self.decoder(tokens[:, -1:], self.memory,
                                      context=self.context, cache=self.cache)
         else:
             logits, _ = self.decoder(tokens, self.memory, self.prefix,
-                                     self.context, cache=self.cache)
+                                     self.context, cache=self.cache,
+                                     memory_pos=self.memory_pos)
         return F.log_softmax(logits[:, -1].float(), dim=-1)
 
     def reorder(self, index: Tensor) -> None:
         """Keep rows ``index`` (beam search re-ranking / expansion)."""
-        self.memory = self.memory.index_select(0, index)
-        if self.prefix is not None:
-            self.prefix = self.prefix.index_select(0, index)
-        if self.context is not None:
-            self.context = self.context.index_select(0, index)
+        for name in ('memory', 'memory_pos', 'prefix', 'context'):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, value.index_select(0, index))
         if self.cache is not None:
-            self.cache = [{k: v.index_select(0, index)
-                           for k, v in layer.items()} for layer in self.cache]
+            self.cache = [{
+                attn: {k: v.index_select(0, index)
+                       for k, v in kv.items()}
+                for attn, kv in layer.items()
+            } for layer in self.cache]
+
+
+def _cached_length(cache: Optional[List[LayerCache]]) -> int:
+    """Positions already in the self-attention cache (0 without one)."""
+    if not cache or 'k' not in cache[0].get('self', {}):
+        return 0
+    return cache[0]['self']['k'].shape[2]

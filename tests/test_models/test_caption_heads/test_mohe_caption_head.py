@@ -1,8 +1,9 @@
 import pytest
 import torch
+from mmengine.structures import PixelData
 
-from rassu_mm.models.caption_heads import (MoHECaptionHead, beam_search,
-                                           greedy_search)
+from rassu_mm.models.caption_heads import (MoETextDecoder, MoHECaptionHead,
+                                           beam_search, greedy_search)
 from rassu_mm.models.tokenization import train_caption_tokenizer
 from rassu_mm.structures import SSUDataSample
 
@@ -134,24 +135,147 @@ def test_plain_decoder_without_prompts_or_experts(tokenizer):
 
 def test_prompter_labels(tokenizer):
     prompter = _head(tokenizer).prompter
-    targets = prompter.targets(_samples())
-    assert targets['category'].tolist() == [[0, 1, 1, 0], [1, 0, 0, 1]]
-    assert targets['super'].tolist() == [[1, 1, 0], [1, 0, 1]]
-    assert targets['dataset'].tolist() == [0, 0]
-    pooled = torch.randn(B, 32)
+    targets = prompter.targets(_samples(), T)
+    # without semantic masks every frame takes its clip's categories
+    assert targets['category'].tolist() == [[0, 1, 1, 0]] * T + [
+        [1, 0, 0, 1]] * T
+    assert targets['super'].tolist() == [[1, 1, 0]] * T + [[1, 0, 1]] * T
+    assert targets['dataset'].tolist() == [[1, 0]] * (B * T)
+    pooled = torch.randn(B * T, 32)
     logits = prompter.classify(pooled)
     torch.testing.assert_close(  # a category logit adds its group's logit
         logits['category'] - logits['super'][:, [0, 0, 1, 2]],
         prompter.fc_category(prompter.mlp(pooled)))
     logits['category'] = torch.tensor([[5., -5, -5, -5], [-5, -5, -5, -4]])
-    labels = prompter.predict(logits, _samples())
+    labels = prompter.predict(logits, _samples()[:1], 2)
     assert labels['category'].tolist() == [[1, 0, 0, 0], [0, 0, 0, 1]]
     assert labels['super'].tolist() == [[1, 0, 0], [0, 0, 1]]
-    assert labels['dataset'].tolist() == [0, 0]
-    assert prompter(labels).shape == (B, 3, 32)
+    assert labels['dataset'].tolist() == [[1, 0], [1, 0]]
+    assert prompter(labels).shape == (2, 3, 32)
     with pytest.raises(KeyError):
         prompter.targets([SSUDataSample(metainfo=dict(dataset_name='x'),
-                                        categories=['piano'])])
+                                        categories=['piano'])], 1)
+
+
+def _semantic_samples():
+    """Clip 0: frames with flute (3), cello+flute (2, 3), no mask (255);
+    clip 1: violin (1), background only, drum (4)."""
+    samples = _samples()
+    seg = torch.zeros(B, T, 8, 8, dtype=torch.long)
+    seg[0, 0, :4] = 3
+    seg[0, 1, :2], seg[0, 1, 6:] = 2, 3
+    seg[0, 2] = 255
+    seg[1, 0, 3:5, 3:5] = 1
+    seg[1, 2, :, :3] = 4
+    seg[1, 2, 0, 0] = 255  # ignored pixels do not count
+    for ds, clip_seg in zip(samples, seg):
+        ds.set_metainfo(dict(seg_mode='semantic'))
+        ds.gt_sem_seg = PixelData(data=clip_seg)
+    return samples
+
+
+def test_per_frame_labels_from_semantic_masks(tokenizer):
+    prompter = _head(tokenizer).prompter
+    targets = prompter.targets(_semantic_samples(), T)
+    # CLASSES = violin, cello, flute, drum; the frame without a mask takes
+    # its clip's categories (flute, cello)
+    assert targets['category'].tolist() == [
+        [0, 0, 1, 0], [0, 1, 1, 0], [0, 1, 1, 0],
+        [1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1]]
+    assert targets['super'].tolist() == [
+        [0, 1, 0], [1, 1, 0], [1, 1, 0], [1, 0, 0], [0, 0, 0], [0, 0, 1]]
+
+
+def test_classifier_and_prompts_are_per_frame(tokenizer):
+    head = _head(tokenizer).eval()
+    outs, samples = _neck_outs(), _samples()
+    memory = head.input_proj(outs['memory'])
+    prefix, context = head._predicted_prompts(memory, samples)
+    assert prefix.shape == (B * T, 3, 32)
+    assert context.shape == (B * T, 3 * 32)
+    # a frame's prompts follow its own memory only
+    other = dict(memory=outs['memory'].clone(), region_embeds=None)
+    other['memory'][1] += 3.
+    prefix2, _ = head._predicted_prompts(head.input_proj(other['memory']),
+                                         samples)
+    changed = (prefix2 - prefix).abs().flatten(1).amax(1) > 0
+    assert changed.tolist() == [False, True, False, False, False, False]
+    # soft prompts: probability-weighted label embeddings
+    logits = head.prompter.classify(memory.mean(1))
+    probs = logits['category'].sigmoid()
+    expected = (probs / probs.sum(1, keepdim=True).clamp(min=1)
+                ) @ head.prompter.category_embed.weight
+    torch.testing.assert_close(prefix[:, 2], expected)
+
+
+def test_training_uses_the_inference_prompts(tokenizer):
+    """Soft predicted prompts in training and inference: the teacher-forced
+    logits of training equal those of inference for the same tokens."""
+    head = _head(tokenizer).eval()  # eval: no dropout
+    outs, samples = _neck_outs(), _samples()
+    captions = [c for ds in samples for c in ds.gt_captions]
+    ids, mask = head.tokenizer.encode(captions, head.max_train_length)
+    inference = head.forward_teacher_forced(outs, ids[:, :-1], samples)
+    targets = ids[:, 1:].masked_fill(~mask[:, 1:], -100)
+    expected = head.loss_caption(inference, targets)
+    torch.testing.assert_close(head.loss(outs, samples)['loss_caption'],
+                               expected)
+
+
+def test_ground_truth_prompt_source_trains_on_labels(tokenizer):
+    head = _head(tokenizer, prompt_source='ground_truth').eval()
+    outs, samples = _neck_outs(), _samples()
+    loss = head.loss(outs, samples)['loss_caption']
+    # the categories of clip 1 swapped: a different ground-truth prompt
+    samples[1].categories = ['flute', 'cello']
+    assert (head.loss(outs, samples)['loss_caption'] - loss).abs() > 1e-6
+    with pytest.raises(ValueError, match='prompt_source'):
+        _head(tokenizer, prompt_source='labels')
+
+
+@pytest.mark.parametrize('prompt_source', ['predicted', 'ground_truth'])
+def test_predictions_never_read_ground_truth(tokenizer, prompt_source):
+    head = _head(tokenizer, prompt_source=prompt_source).eval()
+    outs = _neck_outs()
+    expected = head.predict(outs, _semantic_samples())
+    bare = []
+    for ds in _semantic_samples():
+        del ds.gt_captions, ds.categories, ds.gt_sem_seg
+        bare.append(ds)
+    assert head.predict(outs, bare) == expected
+    other = _semantic_samples()
+    other[0].categories, other[1].categories = ['drum'], ['violin']
+    other[0].gt_captions = [CAPTIONS[3]] * T
+    assert head.predict(outs, other) == expected
+
+
+def test_memory_positions_are_added_to_the_keys(tokenizer):
+    head = _head(tokenizer).eval()
+    outs, samples = _neck_outs(), _samples()
+    torch.manual_seed(2)
+    pos = torch.randn(B * T, L, C)
+    ids = torch.full((B * T, 4), head.tokenizer.bos_id)
+    plain = head.forward_teacher_forced(outs, ids, samples)
+    with_pos = head.forward_teacher_forced(dict(outs, memory_pos=pos), ids,
+                                           samples)
+    assert (with_pos - plain).abs().max() > 1e-4
+    # zero positions are no positions
+    torch.testing.assert_close(
+        head.forward_teacher_forced(
+            dict(outs, memory_pos=torch.zeros_like(pos)), ids, samples),
+        plain)
+    # the memory values are not shifted: with a single memory token the
+    # softmax weight is 1 whatever the keys are
+    one = dict(memory=outs['memory'][:, :1], region_embeds=None)
+    torch.testing.assert_close(
+        head.forward_teacher_forced(dict(one, memory_pos=pos[:, :1]), ids,
+                                    samples),
+        head.forward_teacher_forced(one, ids, samples))
+    cached = head.generate(dict(outs, memory_pos=pos), samples,
+                           use_cache=True)
+    uncached = head.generate(dict(outs, memory_pos=pos), samples,
+                             use_cache=False)
+    assert torch.equal(cached, uncached)
 
 
 class _TableState:
@@ -199,3 +323,26 @@ def test_overfits_captions_and_generates_them(tokenizer):
                 dict(strategy='greedy', use_cache=False)):
         head.generation.update(cfg)
         assert head.predict(outs, samples) == expected
+
+
+def test_checkpoints_with_fused_projections_load():
+    """Older checkpoints stored ``self_qkv``/``cross_kv``-style fused
+    projections; they load into the shared attention modules."""
+    torch.manual_seed(0)
+    decoder = MoETextDecoder(50, 16, 1, 4, 32, 2, 1, 0, 10, 0.)
+    state = decoder.state_dict()
+    old = {k: v for k, v in state.items() if '_attn.' not in k}
+    fused = dict(self_qkv=('self_attn', 'qkv'), self_out=('self_attn', 'o'),
+                 cross_q=('cross_attn', 'q'), cross_kv=('cross_attn', 'kv'),
+                 cross_out=('cross_attn', 'o'))
+    for name, (attn, projs) in fused.items():
+        for param in ('weight', 'bias'):
+            old[f'layers.0.{name}.{param}'] = torch.cat([
+                state[f'layers.0.{attn}.{p}_proj.{param}'.replace(
+                    'o_proj', 'out_proj')] for p in projs
+            ])
+    torch.manual_seed(1)
+    loaded = MoETextDecoder(50, 16, 1, 4, 32, 2, 1, 0, 10, 0.)
+    loaded.load_state_dict(old)  # strict
+    for key, value in loaded.state_dict().items():
+        assert torch.equal(value, state[key]), key
