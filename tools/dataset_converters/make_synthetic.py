@@ -1,4 +1,5 @@
-"""Generate the synthetic SSU demo dataset (the default ``data/demo``).
+"""Generate a synthetic SSU dataset: the demo set (the default
+``data/demo``) or, with ``--preset hard``, the ablation set.
 
 The generator lives in ``rassu_mm/datasets/synthetic.py``; it is loaded
 from that file directly, so this tool starts in a fraction of a second
@@ -7,6 +8,8 @@ instead of importing torch, mmseg and mmdet with the package.
 Example::
 
     python tools/dataset_converters/make_synthetic.py --out-dir data/demo
+    python tools/dataset_converters/make_synthetic.py --preset hard \
+        --out-dir data/synthetic_hard
 """
 import argparse
 import importlib.util
@@ -22,11 +25,19 @@ _spec.loader.exec_module(synthetic)
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Generate the synthetic sound-source demo dataset')
+        description='Generate a synthetic sound-source dataset')
     parser.add_argument('--out-dir', default='data/demo')
-    parser.add_argument('--num-train', type=int, default=120)
-    parser.add_argument('--num-val', type=int, default=24)
-    parser.add_argument('--num-test', type=int, default=24)
+    parser.add_argument(
+        '--preset',
+        choices=sorted(synthetic.PRESETS),
+        default='demo',
+        help='demo: 2-8 colour+shape classes, templated captions; hard: 12 '
+        'classes in 4 super-categories, same-colour distractors, sizes and '
+        'textures in the captions')
+    parser.add_argument(
+        '--num-train', type=int, help='default: 120 (demo), 240 (hard)')
+    parser.add_argument('--num-val', type=int, help='default: 24 / 48')
+    parser.add_argument('--num-test', type=int, help='default: 24 / 48')
     parser.add_argument(
         '--num-frames', type=int, default=5, help='frames (seconds) per clip')
     parser.add_argument(
@@ -38,8 +49,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--num-classes',
         type=int,
-        default=4,
-        help=f'object classes (2..{synthetic.MAX_CLASSES})')
+        help=f'object classes of the demo preset (2..{synthetic.MAX_CLASSES}'
+        ', default 4); the hard preset has 12')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--sample-rate', type=int, default=16000)
     parser.add_argument(
@@ -48,22 +59,31 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if len(args.size) not in (1, 2):
         parser.error('--size takes 1 or 2 integers')
+    if args.preset == 'hard' and args.num_classes not in (None, 12):
+        parser.error('--preset hard has 12 classes; drop --num-classes')
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
+    preset = synthetic.PRESETS[args.preset]
     size = tuple(args.size * 2 if len(args.size) == 1 else args.size)
+    num_clips = [
+        default if n is None else n for n, default in zip(
+            (args.num_train, args.num_val, args.num_test),
+            preset['num_clips'])
+    ]
     ann_files = synthetic.make_synthetic_dataset(
         args.out_dir,
-        num_clips=(args.num_train, args.num_val, args.num_test),
+        num_clips=num_clips,
         num_frames=args.num_frames,
         size=size,
         num_classes=args.num_classes,
         seed=args.seed,
         sample_rate=args.sample_rate,
         mask_mode=args.mask_mode,
-        progress=not args.no_progress)
+        progress=not args.no_progress,
+        preset=args.preset)
     for split, path in ann_files.items():
         print(f'{split}: {path}')
 
