@@ -129,7 +129,8 @@ def main():
 
     print_metrics(metrics)
     print(f'test masks and captions: {out_dir}')
-    print(f'rendered overlay video: {osp.join(video_out, "overlay.mp4")}')
+    print('rendered overlay video, subtitles and masks: '
+          f'{osp.join(video_out, "demo_video")}')
 
 
 if __name__ == '__main__':

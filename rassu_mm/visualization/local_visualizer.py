@@ -11,6 +11,7 @@ from mmseg.visualization import SegLocalVisualizer
 
 from rassu_mm.datasets.metainfo import make_palette
 from rassu_mm.structures import SSUDataSample
+from rassu_mm.utils.paths import UnsafePathError, is_safe_component
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -82,15 +83,21 @@ class SSULocalVisualizer(SegLocalVisualizer):
         self.dataset_meta = dict(
             classes=classes, palette=palette, dataset_name=dataset_name)
 
-    def _overlay(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Blend the sounding pixels of ``mask`` ``[H, W]`` into ``frame``
-        ``[H, W, 3]`` (RGB) and outline each region with ``contour_color``,
-        so a mask stays visible on an object of its own colour; ``0`` and
-        ``255`` pixels stay untouched."""
-        if mask.shape != frame.shape[:2]:
-            mask = mmcv.imresize(
-                mask, frame.shape[1::-1], interpolation='nearest')
-        out = frame.astype(np.float64)
+    def mask_layers(
+            self,
+            mask: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What :meth:`_overlay` draws for ``mask`` ``[H, W]``, independent
+        of the frame, so a video renderer can prepare it once and paint it
+        on many frames.
+
+        Returns:
+            tuple[np.ndarray]: the RGB colour of every pixel ``[H, W, 3]``
+            uint8 (0 where nothing is drawn), the pixels to blend ``[H, W]``
+            bool (labels other than ``0`` and ``255``) and the outline
+            pixels ``[H, W]`` bool (none without ``contour_color``).
+        """
+        colors = np.zeros(mask.shape + (3, ), np.uint8)
+        outline = np.zeros(mask.shape, np.uint8)
         labels = [k for k in np.unique(mask) if k not in (0, 255)]
         for k in labels:
             if self.seg_mode == 'binary':
@@ -100,15 +107,29 @@ class SSULocalVisualizer(SegLocalVisualizer):
                     make_palette(256)
                 color = np.array(palette[k - 1], dtype=np.float64)
             sel = mask == k
-            out[sel] = out[sel] * (1 - self.alpha) + color * self.alpha
+            colors[sel] = color
+            if self.contour_color is not None:
+                contours, _ = cv2.findContours(
+                    sel.astype(np.uint8), cv2.RETR_EXTERNAL,
+                    cv2.CHAIN_APPROX_SIMPLE)
+                cv2.drawContours(outline, contours, -1, 1,
+                                 max(1, min(mask.shape) // 160))
+        return colors, (mask != 0) & (mask != 255), outline.astype(bool)
+
+    def _overlay(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Blend the sounding pixels of ``mask`` ``[H, W]`` into ``frame``
+        ``[H, W, 3]`` (RGB) and outline each region with ``contour_color``,
+        so a mask stays visible on an object of its own colour; ``0`` and
+        ``255`` pixels stay untouched."""
+        if mask.shape != frame.shape[:2]:
+            mask = mmcv.imresize(
+                mask, frame.shape[1::-1], interpolation='nearest')
+        colors, sel, outline = self.mask_layers(mask)
+        out = frame.astype(np.float64)
+        out[sel] = out[sel] * (1 - self.alpha) + colors[sel] * self.alpha
         out = out.round().astype(np.uint8)
         if self.contour_color is not None:
-            for k in labels:
-                contours, _ = cv2.findContours(
-                    (mask == k).astype(np.uint8), cv2.RETR_EXTERNAL,
-                    cv2.CHAIN_APPROX_SIMPLE)
-                cv2.drawContours(out, contours, -1, self.contour_color,
-                                 max(1, min(frame.shape[:2]) // 160))
+            out[outline] = self.contour_color
         return out
 
     @staticmethod
@@ -207,7 +228,9 @@ class SSULocalVisualizer(SegLocalVisualizer):
         ``out_file``).
 
         Args:
-            name (str): Image identifier (e.g. ``'test_<clip_id>'``).
+            name (str): Image identifier (e.g. ``'test_<clip_id>'``); the
+                backends use it as a file name, so it must be one plain
+                path component unless ``out_file`` is given.
             image (np.ndarray | Sequence[np.ndarray]): The ``T`` RGB frames,
                 ``[T, H, W, 3]`` or a list of ``[H, W, 3]``.
             data_sample (SSUDataSample, optional): Ground truth and
@@ -220,8 +243,15 @@ class SSULocalVisualizer(SegLocalVisualizer):
             out_file (str, optional): Write the image here instead of the
                 backends. Defaults to None.
             step (int): Global step of the backends. Defaults to 0.
+
+        Raises:
+            UnsafePathError: ``name`` (e.g. from a clip id ``'../x'``) is
+                not a plain file name and no ``out_file`` is given.
         """
         assert draw_gt or draw_pred, 'nothing to draw'
+        if out_file is None and not is_safe_component(name):
+            raise UnsafePathError(
+                f'refusing to save image {name!r}: not a plain file name')
         data_sample = data_sample if data_sample is not None \
             else SSUDataSample()
         drawn = self.draw_clip(list(image), data_sample, draw_gt, draw_pred)

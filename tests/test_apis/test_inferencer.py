@@ -1,132 +1,195 @@
-"""SSUInferencer and tools/demo.py: video in, masks and captions out."""
+"""SSUInferencer: streaming video inference, outputs, errors."""
 import json
-import os.path as osp
-import subprocess
-import sys
+import re
+import tempfile
 
+import cv2
 import numpy as np
 import pytest
-import torch
-from mmengine.config import Config
 
-from rassu_mm.apis import (SSUInferencer, decode_audio, has_audio_stream,
-                           sample_frames, write_video)
+import rassu_mm.apis.inferencer as inferencer_module
+from rassu_mm.apis import SSUInferencer, iter_frames, probe_video
 from rassu_mm.datasets import ClipDataError
-from rassu_mm.models.tokenization import train_caption_tokenizer
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CAPTIONS = ['The red triangle on the left is sounding.',
-            'Nothing is sounding.']
-
-
-def _video(path, num_seconds, with_audio=True, size=(48, 40)):
-    """A colour-changing video at 4 fps with a tone, ``num_seconds`` long."""
-    frames = [np.full((size[1], size[0], 3), (20 * k) % 256, np.uint8)
-              for k in range(num_seconds * 4)]
-    audio = (np.sin(np.arange(16000 * num_seconds) * 0.05) *
-             8000).astype(np.int16) if with_audio else None
-    write_video(frames, 4, str(path), audio=audio, audio_rate=16000)
-    return str(path)
+from .conftest import make_video
 
 
 @pytest.fixture(scope='module')
-def full_model(tmp_path_factory):
-    """The full demo model (random weights) saved as a checkpoint."""
-    tmp = tmp_path_factory.mktemp('model')
-    train_caption_tokenizer(CAPTIONS, vocab_size=60).save_pretrained(
-        str(tmp / 'tok'))
-    cfg = Config.fromfile(osp.join(REPO, 'configs/ssuformer_demo.py'))
-    cfg.model.caption_head.tokenizer = str(tmp / 'tok')
-    cfg.model.caption_head.generation = dict(max_length=6)
-    cfg.dump(str(tmp / 'config.py'))
-    from mmseg.registry import MODELS
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=dict(dataset_name='SSU-Demo'))),
-               str(tmp / 'model.pth'))
-    return str(tmp / 'config.py'), str(tmp / 'model.pth')
+def inferencer(tiny_ssu):
+    return SSUInferencer(*tiny_ssu, device='cpu')
 
 
-def test_video_io_round_trip(tmp_path):
-    path = _video(tmp_path / 'v.mp4', 3)
-    frames = sample_frames(path, 'v', fps=1)
-    assert len(frames) == 3 and frames[0].shape == (40, 48, 3)
-    # frame k is the one shown at k seconds: 4 fps -> source frame 4k
-    # (grey 20 * 4k; neighbours differ by 20, lossy coding by a few levels)
-    np.testing.assert_allclose([f.mean() for f in frames], [0, 80, 160],
-                               atol=5)
-    assert has_audio_stream(path)
-    audio = decode_audio(path, 'v', 16000)
-    assert abs(len(audio) - 48000) < 2048 and audio.dtype == np.int16
+def test_pipeline_is_in_memory(inferencer):
+    types = [t.__class__.__name__ for t in inferencer.pipeline.transforms]
+    assert types[0] == 'LoadClipFramesFromNDArray'
+    assert 'LoadClipAudioFromNDArray' in types
+    assert not {'LoadClipFrames', 'LoadClipAudio', 'LoadClipMasks',
+                'LoadClipCaptions'} & set(types)
+    assert (inferencer.num_frames, inferencer.sample_fps) == (5, 1.0)
 
 
-def test_windows_cover_every_frame_once_or_overlap_at_the_end(full_model):
-    inferencer = SSUInferencer(full_model[0], full_model[1], num_frames=5)
-    assert inferencer.windows(12) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9],
-                                      [7, 8, 9, 10, 11]]
-    assert inferencer.windows(3) == [[0, 1, 2]]
-    assert inferencer.windows(10) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+def test_every_sampled_frame_predicted_once(tmp_path, inferencer):
+    """12 sampled frames in windows of 5: [0, 5), [5, 10) and the last 5
+    frames [7, 12), of which only 10 and 11 are new."""
+    video = make_video(tmp_path / 'v.mp4', 12)
+    result = inferencer(video, return_datasamples=True,
+                        batch_size=2)['predictions'][0]
+    assert [r['frame'] for r in result['frames']] == list(range(12))
+    np.testing.assert_allclose([r['time'] for r in result['frames']],
+                               np.arange(12.0))
+    assert [s.frame_indices for s in result['data_samples']] == [
+        list(range(0, 5)), list(range(5, 10)), list(range(7, 12))]
+    assert [s.num_new for s in result['data_samples']] == [5, 5, 2]
+    for sample in result['data_samples']:
+        assert sample.pred_sem_seg.data.shape == (5, 40, 48)
+        assert len(sample.pred_captions) == 5
+    for record in result['frames']:
+        assert isinstance(record['caption'], str)
+        assert 0.0 <= record['sounding_area'] <= 1.0
+    # windows are independent of batching
+    again = inferencer(video)['predictions'][0]
+    assert [r['caption'] for r in again['frames']] == \
+        [r['caption'] for r in result['frames']]
 
 
-def test_inferencer_writes_masks_captions_and_overlay(tmp_path, full_model):
-    video = _video(tmp_path / 'clip.mp4', 7)
-    inferencer = SSUInferencer(full_model[0], full_model[1], batch_size=2)
-    assert inferencer.num_frames == 5 and inferencer.fps == 1
-    out_dir = tmp_path / 'out'
-    result = inferencer(video, out_dir=str(out_dir), show_progress=False)
-    assert result['masks'].shape == (7, 40, 48)
-    assert set(np.unique(result['masks'])) <= {0, 1}
-    assert len(result['captions']) == 7
-    assert all(isinstance(c, str) for c in result['captions'])
-    for k in range(7):
-        png = out_dir / 'masks' / f'{k}.png'
-        import cv2
-        np.testing.assert_array_equal(
-            cv2.imread(str(png), cv2.IMREAD_UNCHANGED),
-            result['masks'][k] * 255)
-    captions = json.loads((out_dir / 'captions.json').read_text())
-    assert [c['frame'] for c in captions] == list(range(7))
-    assert [c['caption'] for c in captions] == result['captions']
-    overlay = str(out_dir / 'overlay.mp4')
-    assert len(sample_frames(overlay, 'overlay', fps=1)) == 7
-    assert has_audio_stream(overlay)
+def test_outputs_overlay_at_source_rate_with_audio_and_subtitles(
+        tmp_path, inferencer):
+    video = make_video(tmp_path / 'clip.mp4', 6, fps=25, size=(64, 48),
+                       channels=2, rate=48000)
+    out = inferencer(video, out_dir=str(tmp_path / 'out'))
+    folder = tmp_path / 'out' / 'clip'
+    assert out['visualization'] == [str(folder / 'overlay.mp4')]
+    records = json.loads((folder / 'predictions.json').read_text())
+    frames = records['frames']
+    assert records['sample_fps'] == 1.0 and records['video_fps'] == 25.0
+    assert [r['frame'] for r in frames] == list(range(6))
+    assert frames == out['predictions'][0]['frames']
+    for record in frames:
+        mask = cv2.imread(str(folder / 'masks' / f'{record["frame"]}.png'),
+                          cv2.IMREAD_UNCHANGED)
+        assert mask.shape == (48, 64) and set(np.unique(mask)) <= {0, 255}
+        assert record['sounding_area'] == pytest.approx((mask == 255).mean())
+    # every source frame, at the source timestamps, with the source audio
+    overlay = str(folder / 'overlay.mp4')
+    src_times = [f.time for f in iter_frames(video, 'src')]
+    out_times = [f.time for f in iter_frames(overlay, 'out')]
+    assert len(out_times) == len(src_times) == 150
+    np.testing.assert_allclose(out_times, src_times, atol=1e-3)
+    info = probe_video(overlay, 'out')
+    assert (info.width, info.height) == (64, 48)
+    assert (info.audio_codec, info.audio_rate,
+            info.audio_layout) == ('aac', 48000, 'stereo')
+    # subtitle cues: consecutive equal captions merged, times k / fps;
+    # the last one ends with the last whole window
+    cues = re.findall(
+        r'\d+\n(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})'
+        r'\n(.*)\n', (folder / 'captions.srt').read_text())
+    expected, start = [], 0
+    for k, record in enumerate(frames):
+        if k + 1 == len(frames) or frames[k + 1]['caption'] != \
+                record['caption']:
+            expected.append((start, k + 1, record['caption']))
+            start = k + 1
+    got = [((int(h0) * 3600 + int(m0) * 60 + int(s0)) + int(ms0) / 1000,
+            (int(h1) * 3600 + int(m1) * 60 + int(s1)) + int(ms1) / 1000,
+            text)
+           for h0, m0, s0, ms0, h1, m1, s1, ms1, text in cues]
+    # an empty caption (random weights may generate one) has no cue
+    assert got == [(float(a), float(b), t) for a, b, t in expected if t]
+    assert (folder / 'captions.vtt').read_text().startswith('WEBVTT')
 
 
-def test_inferencer_windows_match_direct_clip_prediction(tmp_path,
-                                                         full_model):
-    """A 5-second video is one window: its masks equal the model's
-    prediction on the same clip run through the test pipeline directly."""
-    video = _video(tmp_path / 'five.mp4', 5)
-    inferencer = SSUInferencer(full_model[0], full_model[1])
-    result = inferencer(video, show_progress=False)
-    again = inferencer(video, show_progress=False)
-    np.testing.assert_array_equal(result['masks'], again['masks'])
-    assert result['captions'] == again['captions']
+def test_no_temporary_files(tmp_path, inferencer, monkeypatch):
+    """Frames and audio reach the pipeline in memory: nothing is written to
+    the temp dir, and without out_dir no image or audio file at all."""
+    video = make_video(tmp_path / 'v.mp4', 6)
+    temp = tmp_path / 'tmp'
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, 'tempdir', str(temp))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('a file was written during inference')
+
+    monkeypatch.setattr(cv2, 'imwrite', refuse)
+    monkeypatch.setattr('wave.open', refuse)
+    monkeypatch.setattr('soundfile.write', refuse)
+    result = inferencer(video)['predictions'][0]
+    assert len(result['frames']) == 6
+    assert list(temp.iterdir()) == []
 
 
-def test_video_without_audio(tmp_path, full_model):
-    video = _video(tmp_path / 'mute.mp4', 2, with_audio=False)
-    inferencer = SSUInferencer(full_model[0], full_model[1])
-    with pytest.raises(ClipDataError, match=r"'mute'.*mute\.mp4"):
-        inferencer(video, show_progress=False)
-    result = inferencer(video, silent_if_no_audio=True, show_progress=False)
-    assert result['masks'].shape[0] == 2
+def test_streaming_decodes_only_what_the_window_needs(
+        tmp_path, tiny_ssu, monkeypatch):
+    """On a 60 s video, when a window is predicted, no more sampled frames
+    have been decoded than that window needs, the audio decoder is at most
+    a few chunks past its end and only the masks in flight are kept."""
+    video = make_video(tmp_path / 'long.mp4', 60, fps=4)
+    decoded = dict(frames=0, audio=0)
+
+    def counting(name, func):
+        def wrapper(*args, **kwargs):
+            for item in func(*args, **kwargs):
+                decoded[name] += 1 if name == 'frames' else len(item)
+                yield item
+        return wrapper
+
+    monkeypatch.setattr(
+        inferencer_module, 'iter_sampled_frames',
+        counting('frames', inferencer_module.iter_sampled_frames))
+    monkeypatch.setattr(inferencer_module, 'iter_audio',
+                        counting('audio', inferencer_module.iter_audio))
+    seen = []
+
+    class Watched(SSUInferencer):
+
+        def visualize(self, inputs, preds, **kwargs):
+            super().visualize(inputs, preds, **kwargs)
+            last = preds[-1].frame_indices[-1]
+            seen.append((last, decoded['frames'], decoded['audio'],
+                         len(inputs.paints)))
+
+    inferencer = Watched(*tiny_ssu, device='cpu')
+    inferencer(video, out_dir=str(tmp_path / 'out'), batch_size=2)
+    assert len(seen) == 6  # 12 windows of 5 s, 2 per batch
+    rate = inferencer.audio_params.sample_rate
+    for last, frames, audio, paints in seen:
+        assert frames <= last + 2  # the window, and one held back at most
+        # audio up to the window's last patch (+ 1 s of decoder chunks)
+        assert audio <= (last + 1 + 1) * rate + 0.5 * rate
+        assert paints <= 2  # the held masks only, not the video's
+    assert decoded['frames'] == 60
 
 
-@pytest.mark.slow
-def test_demo_tool(tmp_path, full_model):
-    video = _video(tmp_path / 'clip.mp4', 3)
-    proc = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'tools/demo.py'), video, full_model[0], full_model[1],
-        '--out-dir',
-        str(tmp_path / 'out')
-    ],
-                          capture_output=True,
-                          text=True,
-                          cwd=REPO)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert 'overlay video:' in proc.stdout
-    assert (tmp_path / 'out' / 'overlay.mp4').exists()
+def test_folder_with_bad_files_continues(tmp_path, inferencer):
+    folder = tmp_path / 'videos'
+    folder.mkdir()
+    make_video(folder / 'good.mp4', 3)
+    make_video(folder / 'mute.mp4', 3, channels=0)
+    make_video(folder / 'short.mp4', 0.5)
+    (folder / 'corrupt.mp4').write_bytes(b'\x00\x01not a video' * 100)
+    (folder / 'notes.txt').write_text('not a video')
+    errors = {}
+    out = inferencer(
+        str(folder),
+        out_dir=str(tmp_path / 'out'),
+        on_error=lambda video, err: errors.update({video: err}))
+    names = [p['video'].rsplit('/', 1)[1] for p in out['predictions']]
+    assert names == ['corrupt.mp4', 'good.mp4', 'mute.mp4', 'short.mp4']
+    assert set(errors) == {str(folder / n)
+                           for n in ('corrupt.mp4', 'mute.mp4', 'short.mp4')}
+    assert 'unreadable video' in str(errors[str(folder / 'corrupt.mp4')])
+    assert 'no audio track' in str(errors[str(folder / 'mute.mp4')])
+    assert 'too short' in str(errors[str(folder / 'short.mp4')])
+    assert (tmp_path / 'out' / 'good' / 'overlay.mp4').is_file()
+    assert len(out['predictions'][1]['frames']) == 3
+    with pytest.raises(ClipDataError, match='no audio track'):
+        inferencer(str(folder / 'mute.mp4'))
+    silent = inferencer(str(folder / 'mute.mp4'), silent_if_no_audio=True)
+    assert len(silent['predictions'][0]['frames']) == 3
+
+
+def test_sample_fps_gives_denser_predictions(tmp_path, tiny_ssu):
+    video = make_video(tmp_path / 'v.mp4', 3)
+    inferencer = SSUInferencer(*tiny_ssu, device='cpu', sample_fps=4)
+    frames = inferencer(video)['predictions'][0]['frames']
+    np.testing.assert_allclose([r['time'] for r in frames],
+                               np.arange(12) / 4)

@@ -1,4 +1,6 @@
 from .formatting import PackSSUInputs
+from .inference_loading import (LoadClipAudioFromNDArray,
+                                LoadClipFramesFromNDArray)
 from .loading import (LoadClipAudio, LoadClipCaptions, LoadClipFrames,
                       LoadClipMasks)
 from .transforms import (ClipPhotoMetricDistortion, ClipRandomCrop,
@@ -6,6 +8,7 @@ from .transforms import (ClipPhotoMetricDistortion, ClipRandomCrop,
 
 __all__ = [
     'LoadClipFrames', 'LoadClipMasks', 'LoadClipAudio', 'LoadClipCaptions',
+    'LoadClipFramesFromNDArray', 'LoadClipAudioFromNDArray',
     'ClipResize', 'ClipRandomCrop', 'ClipRandomFlip',
     'ClipPhotoMetricDistortion', 'PackSSUInputs', 'swap_position_words'
 ]
