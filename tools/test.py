@@ -11,6 +11,7 @@ import rassu_mm  # noqa: F401  registers components, safe checkpoint loading
 from mmseg.registry import RUNNERS
 from mmseg.utils import register_all_modules
 from rassu_mm.utils import setup_cpu_distributed, teardown_distributed
+from rassu_mm.utils.preflight import exit_if_inputs_missing
 
 
 def parse_args():
@@ -91,6 +92,8 @@ def main():
                                 osp.splitext(osp.basename(args.config))[0])
 
     cfg.load_from = args.checkpoint
+    # the checkpoint holds all weights: only data and tokenizers are needed
+    exit_if_inputs_missing(cfg, 'test', args.checkpoint, args.config)
 
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)

@@ -14,6 +14,7 @@ from mmseg.registry import RUNNERS
 from mmseg.utils import register_all_modules
 from rassu_mm.utils import (find_resumable_checkpoint, setup_cpu_distributed,
                             teardown_distributed)
+from rassu_mm.utils.preflight import exit_if_inputs_missing
 
 
 def parse_args():
@@ -82,6 +83,10 @@ def main():
                 f'`OptimWrapper` but got {optim_wrapper}.')
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
+
+    # list every missing input (data, weights, tokenizers) before anything
+    # is downloaded or built
+    exit_if_inputs_missing(cfg, 'train', config_name=args.config)
 
     cfg.resume = args.resume
     if args.resume and cfg.get('load_from') is None:

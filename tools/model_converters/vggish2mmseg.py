@@ -20,6 +20,7 @@ from collections import OrderedDict
 import torch
 from mmengine.utils import mkdir_or_exist
 
+from rassu_mm.models import VGGish
 from rassu_mm.utils import safe_torch_load
 
 # torchvggish module index -> rassu_mm module name
@@ -75,6 +76,8 @@ def main() -> None:
     checkpoint = safe_torch_load(args.src, map_location='cpu')
     state_dict = checkpoint.get('state_dict', checkpoint)
     converted = convert_vggish(state_dict)
+    # every tensor must fit: names and shapes of rassu_mm's VGGish
+    VGGish().load_state_dict(converted, strict=True)
     mkdir_or_exist(osp.dirname(osp.abspath(args.dst)))
     torch.save(converted, args.dst)
     print(f'converted {len(converted)} tensors to {args.dst}')

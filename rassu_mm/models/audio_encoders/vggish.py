@@ -8,6 +8,8 @@ from mmengine.model import BaseModule
 
 from mmseg.registry import MODELS
 
+from ..pretrained import load_checkpoint_strict
+
 # (name, out_channels, max-pool after the conv)
 VGGISH_CONVS = (('conv1', 64, True), ('conv2', 128, True),
                 ('conv3_1', 256, False), ('conv3_2', 256, True),
@@ -27,13 +29,16 @@ class VGGish(BaseModule):
     six 3x3 convs with ReLU and four 2x2 max-pools, then three fully
     connected layers 12288 -> 4096 -> 4096 -> 128, each followed by ReLU.
     ``tools/model_converters/vggish2mmseg.py`` converts the torchvggish
-    weight file into this module's parameter names.
+    weight file into this module's parameter names. The pretrained file is
+    loaded strictly: a missing file, or one whose keys or shapes differ
+    (e.g. an unconverted torchvggish file), raises in :meth:`init_weights`.
 
     Args:
         frozen (bool): Freeze every parameter and keep the module in eval
             mode. Defaults to True.
         init_cfg (dict, optional): e.g. ``dict(type='Pretrained',
-            checkpoint='pretrain/vggish_mmseg.pth')``.
+            checkpoint='pretrain/vggish_mmseg.pth')`` (``prefix`` selects
+            and strips a key prefix, as MMEngine's ``Pretrained``).
     """
     embed_dims = 128
 
@@ -56,6 +61,21 @@ class VGGish(BaseModule):
         if frozen:
             self.requires_grad_(False)
 
+    def init_weights(self) -> None:
+        """Load the ``Pretrained`` ``init_cfg`` file strictly."""
+        cfg = self.init_cfg
+        if not (isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'):
+            super().init_weights()
+            return
+        prefix = cfg.get('prefix')
+        load_checkpoint_strict(
+            self, cfg['checkpoint'], 'VGGish init_cfg.checkpoint', 'vggish',
+            revise=None if prefix is None else
+            (lambda state: _strip_prefix(state, prefix)),
+            hint='; torchvggish files (vggish-10086976.pth) must be '
+            'converted with tools/model_converters/vggish2mmseg.py')
+        self._is_init = True
+
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         """``[N, 1, 96, 64]`` log-mel (time x mel) -> ``[N, 128]``."""
         x = audio
@@ -72,3 +92,10 @@ class VGGish(BaseModule):
     def train(self, mode: bool = True) -> 'VGGish':
         """Keep a frozen encoder in eval mode."""
         return super().train(mode and not self.frozen)
+
+
+def _strip_prefix(state: dict, prefix: str) -> dict:
+    """The entries of ``state`` under ``prefix``, without it."""
+    prefix = prefix if prefix.endswith('.') else prefix + '.'
+    return {k[len(prefix):]: v for k, v in state.items()
+            if k.startswith(prefix)}
