@@ -148,9 +148,16 @@ def check_wav_header(path: str) -> None:
             f.seek(chunk_size + (chunk_size & 1), os.SEEK_CUR)
 
 
-def load_waveform(path: str, sample_rate: int,
-                  silence_threshold: float) -> np.ndarray:
+def load_waveform(path: str,
+                  sample_rate: int,
+                  silence_threshold: Optional[float] = None) -> np.ndarray:
     """Decode any librosa-readable file to mono float32 at ``sample_rate``.
+
+    Args:
+        path (str): The audio file.
+        sample_rate (int): Resampling rate in Hz.
+        silence_threshold (float, optional): Reject audio whose peak
+            amplitude is below this; None accepts silence. Defaults to None.
 
     Raises:
         ValueError: The file is truncated or undecodable, holds no samples,
@@ -159,14 +166,20 @@ def load_waveform(path: str, sample_rate: int,
     import librosa
     check_wav_header(path)
     try:
-        wave, _ = librosa.load(path, sr=sample_rate, mono=True)
+        # decoded as stored: librosa's mixing and resampling refuse
+        # non-finite samples with an unspecific error
+        wave, rate = librosa.load(path, sr=None, mono=False)
     except Exception as err:  # decoders raise many unrelated types
         raise ValueError(f'unreadable audio: {type(err).__name__}: {err}')
     if wave.size == 0:
         raise ValueError('audio holds no samples')
     if not np.all(np.isfinite(wave)):
         raise ValueError('audio holds NaN or infinite samples')
-    if np.max(np.abs(wave)) < silence_threshold:
+    wave = librosa.to_mono(wave)
+    if rate != sample_rate:
+        wave = librosa.resample(wave, orig_sr=rate, target_sr=sample_rate)
+    if silence_threshold is not None and \
+            np.max(np.abs(wave)) < silence_threshold:
         raise ValueError(f'audio is silent (peak below {silence_threshold})')
     return wave
 

@@ -2,7 +2,6 @@
 import copy
 import json
 import logging
-import os.path as osp
 from typing import Callable, List, Optional, Union
 
 import mmengine.fileio as fileio
@@ -11,7 +10,8 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from mmseg.registry import DATASETS
-from .errors import ClipDataError
+from rassu_mm.utils.paths import UnsafePathError, safe_join
+from .errors import ClipDataError, check_clip_id
 from .metainfo import make_palette
 
 SEG_MODES = ('binary', 'semantic')
@@ -27,6 +27,12 @@ class SSUDataset(BaseDataset):
     ``audio`` and ``frames`` (``image``, ``mask``, ``caption``), paths
     relative to ``data_root``/``data_prefix['root']``. Each clip becomes one
     data info dict of ``docs/data_contract.md``.
+
+    Names from the file never leave the dataset root: a ``clip_id`` must be
+    one plain file name, and a frame, mask or audio path must be relative,
+    without ``..``, and resolve (symlinks followed) inside
+    ``data_root``/``data_prefix['root']``; otherwise :class:`ClipDataError`
+    names the clip and the annotation file.
 
     Metainfo keys missing from the class ``METAINFO`` and the ``metainfo``
     argument are taken from the annotation file at :meth:`full_init`.
@@ -45,6 +51,10 @@ class SSUDataset(BaseDataset):
         allow_missing_captions (bool): Same for captions (``None``).
         check_files (bool): Check at load time that every frame, mask and
             audio file exists. Defaults to True.
+        allow_external_symlinks (bool): Accept frame, mask and audio files
+            that are symlinks leading out of the dataset root (as written
+            by ``avsbench_to_ssu.py --link``). The annotation's paths must
+            still be relative and free of ``..``. Defaults to False.
         skip_bad_clips (bool): Skip clips that fail a check (at load time,
             or while the training pipeline loads them) with a warning and a
             count, instead of raising :class:`ClipDataError`. Test-mode
@@ -65,6 +75,7 @@ class SSUDataset(BaseDataset):
                  allow_missing_masks: bool = False,
                  allow_missing_captions: bool = False,
                  check_files: bool = True,
+                 allow_external_symlinks: bool = False,
                  skip_bad_clips: bool = False,
                  reduce_zero_label: bool = False,
                  data_prefix: dict = dict(root=''),
@@ -78,6 +89,7 @@ class SSUDataset(BaseDataset):
         self.allow_missing_masks = allow_missing_masks
         self.allow_missing_captions = allow_missing_captions
         self.check_files = check_files
+        self.allow_external_symlinks = allow_external_symlinks
         self.skip_bad_clips = skip_bad_clips
         self.reduce_zero_label = reduce_zero_label
         self.backend_args = copy.deepcopy(backend_args)
@@ -189,6 +201,7 @@ class SSUDataset(BaseDataset):
             raise ClipDataError(f'#{index}', ann_file,
                                 "entry has no string 'clip_id'")
         clip_id = raw['clip_id']
+        check_clip_id(clip_id, ann_file)
         frames = raw.get('frames')
         if not isinstance(frames, list) or not frames or not all(
                 isinstance(f, dict) and isinstance(f.get('image'), str)
@@ -205,12 +218,13 @@ class SSUDataset(BaseDataset):
             raise ClipDataError(clip_id, ann_file,
                                 f'unknown categories {unknown}')
 
-        root = self.data_prefix.get('root', '')
-        frame_paths = [osp.join(root, f['image']) for f in frames]
-        audio_path = osp.join(root, raw['audio'])
+        frame_paths = [
+            self._join_path(clip_id, f['image'], 'frame') for f in frames
+        ]
+        audio_path = self._join_path(clip_id, raw['audio'], 'audio')
         mask_paths = [
-            osp.join(root, f['mask']) if f.get('mask') else None
-            for f in frames
+            self._join_path(clip_id, f['mask'], 'mask')
+            if f.get('mask') else None for f in frames
         ]
         captions = [f.get('caption') for f in frames]
         self._check_optional(clip_id, mask_paths, 'mask',
@@ -236,6 +250,21 @@ class SSUDataset(BaseDataset):
             seg_mode=self.seg_mode,
             label_map=self.label_map,
             reduce_zero_label=self.reduce_zero_label)
+
+    def _join_path(self, clip_id: str, rel: str, what: str) -> str:
+        """``rel`` joined to the dataset root, refusing to leave it."""
+        root = self.data_prefix.get('root', '')
+        if not isinstance(rel, str):
+            raise ClipDataError(clip_id, self.ann_file,
+                                f'{what} path {rel!r} is not a string')
+        try:
+            return safe_join(
+                root, rel, follow_symlinks=not self.allow_external_symlinks)
+        except UnsafePathError:
+            raise ClipDataError(
+                clip_id, self.ann_file,
+                f'{what} path {rel!r} leaves the dataset root {root!r}'
+            ) from None
 
     def _check_optional(self, clip_id: str, values: list, name: str,
                         allowed: bool) -> None:

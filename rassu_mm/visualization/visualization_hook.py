@@ -1,5 +1,4 @@
 """SSUVisualizationHook: draw test/val clips with SSULocalVisualizer."""
-import os.path as osp
 from typing import Sequence
 
 import mmcv
@@ -55,9 +54,8 @@ class SSUVisualizationHook(SegVisualizationHook):
                     fileio.get(path, backend_args=self.backend_args),
                     channel_order='rgb') for path in output.frame_paths
             ]
-            name = f'{mode}_{output.clip_id}'.replace(osp.sep, '_')
             self._visualizer.add_datasample(
-                name,
+                f'{mode}_{output.clip_id}',
                 frames,
                 data_sample=output,
                 show=self.show,

@@ -289,3 +289,28 @@ def test_full_pipeline_deterministic_by_seed(demo):
         assert torch.equal(a['data_samples'].gt_sem_seg.data,
                            b['data_samples'].gt_sem_seg.data)
         assert a['data_samples'].gt_captions == b['data_samples'].gt_captions
+
+
+def test_silent_audio_rejected_only_when_asked(tmp_path):
+    path = str(tmp_path / 'silent.wav')
+    soundfile.write(path, np.zeros(2 * 16000, np.float32), 16000)
+    # test/inference default: silence is "nothing is sounding"
+    feats = LoadClipAudio()(audio_results(path, 2))['audio']
+    np.testing.assert_allclose(feats, np.log(0.01), rtol=0, atol=1e-6)
+    # training pipelines refuse it (likely a broken file)
+    with pytest.raises(ClipDataError, match=r"'a'.*audio is silent.*silent"):
+        LoadClipAudio(reject_silence=True)(audio_results(path, 2))
+    # just above the threshold is not silent
+    soundfile.write(path, np.full(2 * 16000, 2e-4, np.float32), 16000,
+                    subtype='FLOAT')
+    LoadClipAudio(reject_silence=True)(audio_results(path, 2))
+
+
+def test_cache_does_not_bypass_silence_check(tmp_path):
+    path = str(tmp_path / 'silent.wav')
+    soundfile.write(path, np.zeros(16000, np.float32), 16000)
+    cache_dir = str(tmp_path / 'cache')
+    LoadClipAudio(cache_dir=cache_dir)(audio_results(path, 1))
+    with pytest.raises(ClipDataError, match='silent'):
+        LoadClipAudio(cache_dir=cache_dir, reject_silence=True)(
+            audio_results(path, 1))

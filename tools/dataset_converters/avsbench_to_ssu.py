@@ -17,6 +17,10 @@ Expected layouts (as released by the AVSBench authors)::
           ROOT/{label}/{uid}/audio.wav
 
 S4/MS3 frames are numbered 1..5 (frame ``k`` of the SSU clip is ``k + 1``).
+``--link`` symlinks frames and audio to the AVSBench files: load such a
+dataset with ``allow_external_symlinks=True``. Clip ids (names, uids) must
+be plain file names.
+
 Frames without a mask file (S4 and AVSS-v1s training clips annotate only
 the first frame) get no ``mask`` entry: train on them with
 ``allow_missing_masks=True`` (their masks load as all-ignore). S4/MS3 masks
@@ -46,6 +50,8 @@ from rassu_mm.datasets import ClipDataError
 
 SPLITS = ('train', 'val', 'test')
 
+from rassu_mm.datasets.errors import check_clip_id
+from rassu_mm.utils.paths import safe_join
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='AVSBench -> SSU format')
@@ -86,7 +92,11 @@ def avsbench_palette(num: int) -> np.ndarray:
 
 
 class Writer:
-    """Copies (or links) clip files into ``out_dir`` and builds entries."""
+    """Copies (or links) clip files into ``out_dir`` and builds entries.
+
+    Every destination is joined through :func:`safe_join`: nothing is
+    written outside ``out_dir``.
+    """
 
     def __init__(self, out_dir: str, link: bool) -> None:
         self.out_dir = out_dir
@@ -95,7 +105,7 @@ class Writer:
     def place(self, clip_id: str, src: str, rel: str) -> str:
         if not osp.isfile(src):
             raise ClipDataError(clip_id, src, 'file not found')
-        dst = osp.join(self.out_dir, rel)
+        dst = safe_join(self.out_dir, rel)
         os.makedirs(osp.dirname(dst), exist_ok=True)
         if osp.lexists(dst):
             os.remove(dst)
@@ -106,7 +116,9 @@ class Writer:
         return rel
 
     def mask(self, clip_id: str, label: np.ndarray, rel: str) -> str:
-        dst = osp.join(self.out_dir, rel)
+        # a link left by an earlier --link run is replaced, not followed
+        dst = osp.join(
+            safe_join(self.out_dir, osp.dirname(rel)), osp.basename(rel))
         os.makedirs(osp.dirname(dst), exist_ok=True)
         Image.fromarray(label.astype(np.uint8)).save(dst)
         return rel
@@ -200,10 +212,12 @@ def avss_clip(root: str, uid: str, label: str, classes: list,
 
 
 def collect_jobs(args) -> tuple:
-    """Metainfo and ``(split, clip_id, callable)`` jobs of the subset."""
+    """Metainfo, ``(split, clip_id, callable)`` jobs of the subset and the
+    metadata CSV that lists them."""
     writer = Writer(args.out_dir, args.link)
     if args.subset in ('s4', 'ms3'):
-        rows = read_csv(osp.join(args.root, f'{args.subset}_meta_data.csv'))
+        meta_csv = osp.join(args.root, f'{args.subset}_meta_data.csv')
+        rows = read_csv(meta_csv)
         header, rows = rows[0], rows[1:]
         split_col = header.index('split')
         data = osp.join(args.root, f'{args.subset}_data')
@@ -231,7 +245,8 @@ def collect_jobs(args) -> tuple:
         palette = avsbench_palette(len(names))
         colour_to_idx = {(int(r) << 16) | (int(g) << 8) | int(b): i
                          for i, (r, g, b) in enumerate(palette)}
-        rows = read_csv(osp.join(args.root, 'metadata.csv'))
+        meta_csv = osp.join(args.root, 'metadata.csv')
+        rows = read_csv(meta_csv)
         header, rows = rows[0], rows[1:]
         uid, split, label = (header.index(c) for c in ('uid', 'split',
                                                        'label'))
@@ -243,12 +258,12 @@ def collect_jobs(args) -> tuple:
         seg_mode = args.mask_mode
     metainfo = dict(dataset_name=name, classes=classes, super_categories={},
                     fps=1, seg_mode=seg_mode)
-    return metainfo, jobs
+    return metainfo, jobs, meta_csv
 
 
 def main(argv=None):
     args = parse_args(argv)
-    metainfo, jobs = collect_jobs(args)
+    metainfo, jobs, meta_csv = collect_jobs(args)
     os.makedirs(osp.join(args.out_dir, 'annotations'), exist_ok=True)
     clips = {split: [] for split in args.splits}
     bad = []
@@ -264,6 +279,7 @@ def main(argv=None):
     for split, split_clips in clips.items():
         with open(osp.join(args.out_dir, 'annotations', f'{split}.json'),
                   'w') as f:
+            check_clip_id(clip_id, meta_csv)
             json.dump(dict(metainfo=metainfo, clips=split_clips), f, indent=1)
         print(f'{split}: {len(split_clips)} clips')
     if bad:

@@ -34,6 +34,8 @@ from tqdm import tqdm
 from rassu_mm.apis.video_io import decode_audio, sample_frames, write_wav
 from rassu_mm.datasets import (F_LIFESCENE_METAINFO, F_MUSIC_METAINFO,
                                ClipDataError)
+from rassu_mm.datasets.errors import check_clip_id
+from rassu_mm.utils.paths import safe_join
 
 VIDEO_EXTS = ('.mp4', '.mkv', '.avi', '.mov', '.webm', '.flv', '.m4v')
 KNOWN_METAINFO = {'f-music': F_MUSIC_METAINFO,
@@ -75,6 +77,7 @@ def extract_audio(path: str, clip_id: str, rate: int, out_path: str) -> None:
 def convert_clip(path: str, clip_id: str, args, info: dict,
                  classes: list) -> dict:
     """Write one clip's files; return its SSU clip entry."""
+    check_clip_id(clip_id, path)
     frames = sample_frames(path, clip_id, args.fps, args.frame_position)
     num = len(frames)
     clip_info = info.get(clip_id, {})
@@ -91,11 +94,11 @@ def convert_clip(path: str, clip_id: str, args, info: dict,
     mask_src = osp.join(args.mask_dir, clip_id) if args.mask_dir else None
     has_masks = mask_src is not None and osp.isdir(mask_src)
     for sub in ('frames', 'masks') if has_masks else ('frames', ):
-        os.makedirs(osp.join(args.out_dir, sub, clip_id), exist_ok=True)
+        os.makedirs(safe_join(args.out_dir, sub, clip_id), exist_ok=True)
     entries = []
     for k, img in enumerate(frames):
         entry = dict(image=f'frames/{clip_id}/{k}.jpg')
-        cv2.imwrite(osp.join(args.out_dir, entry['image']), img)
+        cv2.imwrite(safe_join(args.out_dir, entry['image']), img)
         if has_masks:
             src = osp.join(mask_src, f'{k}.png')
             mask = cv2.imread(src, cv2.IMREAD_UNCHANGED)
@@ -106,13 +109,13 @@ def convert_clip(path: str, clip_id: str, args, info: dict,
                     clip_id, src, f'mask size {mask.shape[:2]} differs from '
                     f'frame size {img.shape[:2]}')
             entry['mask'] = f'masks/{clip_id}/{k}.png'
-            shutil.copyfile(src, osp.join(args.out_dir, entry['mask']))
+            shutil.copyfile(src, safe_join(args.out_dir, entry['mask']))
         if captions is not None:
             entry['caption'] = captions[k]
         entries.append(entry)
     audio_rel = f'audio/{clip_id}.wav'
     extract_audio(path, clip_id, args.audio_rate,
-                  osp.join(args.out_dir, audio_rel))
+                  safe_join(args.out_dir, audio_rel))
     return dict(
         clip_id=clip_id, categories=categories, audio=audio_rel,
         frames=entries)

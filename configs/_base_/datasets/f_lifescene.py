@@ -69,7 +69,9 @@ audio_cache_dir = 'work_dirs/audio_cache'
 train_pipeline = [
     dict(type='LoadClipFrames'),
     dict(type='LoadClipMasks'),
-    dict(type='LoadClipAudio', cache_dir=audio_cache_dir),
+    # silent audio is likely a broken file in training; val/test/inference
+    # accept it ("nothing is sounding")
+    dict(type='LoadClipAudio', cache_dir=audio_cache_dir, reject_silence=True),
     dict(type='LoadClipCaptions'),
     dict(type='ClipResize', scale=img_scale, keep_ratio=False),
     dict(type='ClipRandomFlip', prob=0.5),

@@ -185,6 +185,11 @@ class LoadClipAudio(BaseTransform):
     starting at ``k / fps``; audio shorter than that is zero-padded at the
     end (see :mod:`rassu_mm.datasets.audio`).
 
+    Entirely silent audio is a legitimate input at test and inference time
+    ("nothing is sounding") and is accepted by default. In training it more
+    likely means a broken file, so training pipelines set
+    ``reject_silence=True`` (as the dataset configs do).
+
     Required keys: ``clip_id``, ``audio_path``, ``frame_paths``, ``fps``.
     Added keys: ``audio`` (float32 ``[T, 1, 96, 64]``).
 
@@ -192,22 +197,27 @@ class LoadClipAudio(BaseTransform):
         cache_dir (str, optional): Folder of an
             :class:`~rassu_mm.datasets.audio.AudioFeatureCache`; None
             disables caching. Defaults to None.
-        silence_threshold (float): Audio whose peak amplitude is below this
-            is rejected as silent. Defaults to 1e-4 (-80 dBFS).
+        reject_silence (bool): Reject audio whose peak amplitude is below
+            ``silence_threshold`` (for training pipelines). Defaults to
+            False.
+        silence_threshold (float): The peak amplitude below which audio
+            counts as silent. Defaults to 1e-4 (-80 dBFS).
         **params: :class:`~rassu_mm.datasets.audio.LogMelParams` fields
             (``sample_rate``, ``window_sec``, ``hop_sec``, ``num_mel_bins``,
             ``fmin``, ``fmax``, ``log_offset``, ``patch_sec``).
 
     Raises:
         ClipDataError: Missing, truncated or unreadable file; no samples;
-            NaN/Inf samples; silent audio.
+            NaN/Inf samples; silent audio with ``reject_silence``.
     """
 
     def __init__(self,
                  cache_dir: Optional[str] = None,
+                 reject_silence: bool = False,
                  silence_threshold: float = 1e-4,
                  **params) -> None:
         self.params = LogMelParams(**params)
+        self.reject_silence = reject_silence
         self.silence_threshold = silence_threshold
         self.cache = AudioFeatureCache(cache_dir) if cache_dir else None
 
@@ -218,6 +228,8 @@ class LoadClipAudio(BaseTransform):
         if not osp.isfile(path):
             raise ClipDataError(clip_id, path, 'audio file not found')
         key = None
+        silence_threshold = (
+            self.silence_threshold if self.reject_silence else None)
         if self.cache is not None:
             key = AudioFeatureCache.make_key(
                 path,
@@ -225,14 +237,14 @@ class LoadClipAudio(BaseTransform):
                     self.params.to_dict(),
                     num_frames=num_frames,
                     fps=fps,
-                    silence_threshold=self.silence_threshold))
+                    silence_threshold=silence_threshold))
             cached = self.cache.get(key)
             if cached is not None:
                 results['audio'] = cached
                 return results
         try:
             wave = load_waveform(path, self.params.sample_rate,
-                                 self.silence_threshold)
+                                 silence_threshold)
         except ValueError as err:
             raise ClipDataError(clip_id, path, str(err)) from None
         feats = log_mel_patches(wave, num_frames, fps, self.params)
@@ -245,6 +257,7 @@ class LoadClipAudio(BaseTransform):
         cache = self.cache.cache_dir if self.cache else None
         return (f'{self.__class__.__name__}(params={self.params}, '
                 f'cache_dir={cache!r}, '
+                f'reject_silence={self.reject_silence}, '
                 f'silence_threshold={self.silence_threshold})')
 
 

@@ -13,6 +13,7 @@ from mmengine.logging import MMLogger, print_log
 from mmengine.utils import mkdir_or_exist
 from mmseg.registry import METRICS
 
+from rassu_mm.utils.paths import safe_join
 from ..functional import (avsbench_batch_scores, avss_class_scores,
                           binary_frame_stats, binary_scores, java_available,
                           score_captions, semantic_frame_stats,
@@ -86,7 +87,9 @@ class SSUMetric(BaseMetric):
         output_dir (str, optional): Write the predicted masks to
             ``<output_dir>/<clip_id>/<k>.png`` (binary: 0/255; semantic:
             label index) and ``captions.json`` (``[{clip_id, frame, pred,
-            ref}]``). Defaults to None.
+            ref}]``); a clip id that would leave ``output_dir`` (e.g.
+            ``'../x'``) raises :class:`~rassu_mm.utils.UnsafePathError`.
+            Defaults to None.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names. Defaults to
             None.
@@ -163,7 +166,8 @@ class SSUMetric(BaseMetric):
         if self.seg_mode == 'binary':
             masks = masks * 255
         for k, mask in enumerate(masks):
-            mmcv.imwrite(mask, osp.join(self.output_dir, clip_id, f'{k}.png'))
+            # a clip id such as '../../x' is refused, never written outside
+            mmcv.imwrite(mask, safe_join(self.output_dir, clip_id, f'{k}.png'))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Compute the metrics from the collected per-clip statistics.
