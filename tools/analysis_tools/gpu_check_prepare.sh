@@ -18,7 +18,7 @@ TARGET_PYTHON=${TARGET_PYTHON:-3.12}
 PY=${PY:-.venv/bin/python}
 PACKAGES="mmengine mmsegmentation mmdet addict yapf termcolor shapely
 terminaltables pycocotools prettytable wcwidth ftfy librosa audioread soxr
-pooch soundfile decorator platformdirs"
+pooch soundfile cffi pycparser decorator platformdirs"
 mkdir -p "$WHEELS"
 pins=()
 for name in $PACKAGES; do
