@@ -5,6 +5,11 @@ DEMO_DATA ?= data/demo
 DEMO_CONFIG ?= configs/ssuformer_demo.py
 DEMO_WORK_DIR ?= work_dirs/ssuformer_demo
 PYTEST_ARGS ?=
+# The suite runs in a random order (pytest-randomly; the seed is printed in
+# the header). `make test SEED=1234` repeats the order and the random draws
+# of that run; `make test PYTEST_ARGS="-p no:randomly"` keeps file order.
+SEED ?=
+PYTEST := $(PY) -m pytest tests $(if $(SEED),--randomly-seed=$(SEED))
 
 .PHONY: setup test test-fast demo clean
 
@@ -12,10 +17,10 @@ setup:
 	@bash tools/setup_env.sh
 
 test: setup
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-fast: setup
-	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
 
 demo: setup
 	$(PY) tools/run_demo.py --data-root $(DEMO_DATA) --config $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)

@@ -7,12 +7,13 @@ is imported (``custom_imports``).
 from ._configs import (WIDTH_KEYS, build_tiny_model, demo_runner_cfg,
                        get_config, merge_overrides, shrink_widths,
                        tiny_model_cfg)
+from ._dist import free_port
 from ._inputs import DEMO_CAPTION, demo_clip, demo_mm_inputs
 from ._paths import REPO_ROOT, load_tool, repo_path
 
 __all__ = [
     'DEMO_CAPTION', 'REPO_ROOT', 'WIDTH_KEYS', 'build_tiny_model',
-    'demo_clip', 'demo_mm_inputs', 'demo_runner_cfg', 'get_config',
-    'load_tool', 'merge_overrides', 'repo_path', 'shrink_widths',
-    'tiny_model_cfg'
+    'demo_clip', 'demo_mm_inputs', 'demo_runner_cfg', 'free_port',
+    'get_config', 'load_tool', 'merge_overrides', 'repo_path',
+    'shrink_widths', 'tiny_model_cfg'
 ]

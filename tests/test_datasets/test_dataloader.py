@@ -1,5 +1,4 @@
 """DataLoader over the demo set; the dataset configs; browse/benchmark."""
-import importlib.util
 import os
 import os.path as osp
 
@@ -14,9 +13,9 @@ from torch.utils.data import DataLoader
 from mmseg.registry import DATASETS
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
 from rassu_mm.structures import SSUDataSample
+from rassu_mm.testing import get_config, load_tool, repo_path
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO_CFG = osp.join(REPO, 'configs/_base_/datasets/ssu_demo.py')
+DEMO_CFG = repo_path('configs/_base_/datasets/ssu_demo.py')
 T, H, W = 3, 32, 32
 
 
@@ -83,7 +82,7 @@ def test_demo_config_dataloaders(demo_root):
 
 @pytest.mark.parametrize('name', ['f_music', 'f_lifescene'])
 def test_paper_dataset_configs(name):
-    cfg = Config.fromfile(osp.join(REPO, f'configs/_base_/datasets/{name}.py'))
+    cfg = get_config(f'_base_/datasets/{name}.py')
     for split in ('train', 'val', 'test'):
         loader = cfg[f'{split}_dataloader']
         assert loader.dataset.ann_file == f'annotations/{split}.json'
@@ -96,17 +95,9 @@ def test_paper_dataset_configs(name):
     assert steps.index('ClipResize') < steps.index('LoadClipMasks')
 
 
-def load_tool(name):
-    path = osp.join(REPO, 'tools', 'analysis_tools', name + '.py')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_browse_dataset(demo_root, tmp_path):
     out = str(tmp_path / 'vis')
-    load_tool('browse_dataset').main([
+    load_tool('tools/analysis_tools/browse_dataset.py').main([
         DEMO_CFG, '--output-dir', out, '--max', '2', '--cfg-options',
         f'train_dataloader.dataset.data_root={demo_root}',
         'train_dataloader.dataset.pipeline.2.cache_dir=None'
@@ -119,7 +110,7 @@ def test_browse_dataset(demo_root, tmp_path):
 
 
 def test_benchmark_dataloader_runs():
-    results = load_tool('benchmark_dataloader').main(
+    results = load_tool('tools/analysis_tools/benchmark_dataloader.py').main(
         ['--num-clips', '4', '--workers', '0', '--batch-size', '2'])
     assert set(results) == {(False, 0), (True, 0)}
     assert all(v > 0 for v in results.values())

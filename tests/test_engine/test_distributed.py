@@ -12,7 +12,6 @@ minutes on 2 CPU cores.
 import json
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
@@ -20,16 +19,10 @@ import pytest
 from mmengine.config import Config
 
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
-from rassu_mm.testing import REPO_ROOT, demo_runner_cfg, repo_path
+from rassu_mm.testing import REPO_ROOT, demo_runner_cfg, free_port, repo_path
 from rassu_mm.utils import safe_torch_load
 
 NUM_VAL = 5  # val and test clips: odd, so 2 processes need a padded sampler
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return str(sock.getsockname()[1])
 
 
 def write_config(path, base, data_root, tokenizer=None):

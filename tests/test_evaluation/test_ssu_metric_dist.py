@@ -1,7 +1,6 @@
 """SSUMetric under distributed evaluation: 2 gloo processes give exactly the
 single-process results (dataset size not a multiple of the world size)."""
 import pickle
-import socket
 
 import pytest
 import torch.distributed as dist
@@ -12,6 +11,7 @@ from torch.utils.data import DataLoader
 
 from rassu_mm.evaluation import SSUMetric
 from rassu_mm.evaluation.metrics import ssu_metric
+from rassu_mm.testing import free_port
 from tests.test_evaluation.test_ssu_metric import META, breakdown_clips, random_clips
 
 
@@ -54,12 +54,6 @@ def _worker(rank, port, out_dir, result_file):
         dist.destroy_process_group()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_two_gloo_processes_match_single_process(tmp_path, monkeypatch):
     # Captions without Java (Python tokenizer, no METEOR) spare each process
@@ -68,7 +62,7 @@ def test_two_gloo_processes_match_single_process(tmp_path, monkeypatch):
     single = run_evaluation(clips(), str(tmp_path / 'single'))
     mp.spawn(
         _worker,
-        args=(_free_port(), str(tmp_path / 'dist'), str(tmp_path / 'res')),
+        args=(free_port(), str(tmp_path / 'dist'), str(tmp_path / 'res')),
         nprocs=2)
     for rank in range(2):  # broadcast to every rank
         with open(tmp_path / f'res.{rank}', 'rb') as f:
@@ -76,7 +70,8 @@ def test_two_gloo_processes_match_single_process(tmp_path, monkeypatch):
     assert {
         'mIoU', 'F-score', 'BLEU-4', 'CIDEr', 'compat/mIoU', 'compat/F-score'
     } <= set(single)
-    assert single['compat/F-score'] != single['F-score']
+    # per-batch averaging (compat) differs from the split's on these clips
+    assert abs(single['compat/F-score'] - single['F-score']) > 1e-4
     for name in ('captions.json', 'ssu_breakdown.json'):
         assert (tmp_path / 'single' / name).read_text() == \
             (tmp_path / 'dist' / name).read_text()

@@ -1,6 +1,4 @@
-import importlib.util
 import json
-import os.path as osp
 
 import pytest
 import torch
@@ -8,6 +6,7 @@ from transformers import AutoTokenizer
 
 from rassu_mm.models.tokenization import (CaptionTokenizer,
                                           train_caption_tokenizer)
+from rassu_mm.testing import load_tool
 
 CAPTIONS = [
     'The red triangle on the left is sounding.',
@@ -67,11 +66,7 @@ def test_build_tokenizer_tool(tmp_path):
         ])
     ann_file = tmp_path / 'train.json'
     ann_file.write_text(json.dumps(ann))
-    spec = importlib.util.spec_from_file_location(
-        'build_tokenizer',
-        osp.join(osp.dirname(__file__), '..', '..', 'tools', 'build_tokenizer.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/build_tokenizer.py')
     assert list(tool.iter_captions([str(ann_file)])) == CAPTIONS
     out = tmp_path / 'tok'
     tool.main([str(ann_file), str(out), '--model', 'bpe', '--vocab-size',

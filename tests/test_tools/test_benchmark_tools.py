@@ -1,9 +1,7 @@
 """tools/analysis_tools/benchmark.py and get_flops.py (with the caption
 branch) on tiny inputs. Only properties of the figures are checked, never
 timings."""
-import importlib.util
 import math
-import os.path as osp
 
 import pytest
 import torch
@@ -12,23 +10,14 @@ from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
+from rassu_mm.testing import demo_mm_inputs, load_tool, repo_path
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SEG_CONFIG = osp.join(REPO, 'configs/ssuformer_demo_seg.py')
-FULL_CONFIG = osp.join(REPO, 'configs/ssuformer_demo.py')
+SEG_CONFIG = repo_path('configs/ssuformer_demo_seg.py')
+FULL_CONFIG = repo_path('configs/ssuformer_demo.py')
 
-
-def _load_tool(name, rel_path):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, rel_path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-benchmark = _load_tool('ssu_benchmark', 'tools/analysis_tools/benchmark.py')
-get_flops = _load_tool('ssu_get_flops', 'tools/analysis_tools/get_flops.py')
-build_tokenizer = _load_tool('ssu_build_tokenizer', 'tools/build_tokenizer.py')
+benchmark = load_tool('tools/analysis_tools/benchmark.py')
+get_flops = load_tool('tools/analysis_tools/get_flops.py')
+build_tokenizer = load_tool('tools/build_tokenizer.py')
 
 
 @pytest.fixture(scope='module')
@@ -139,20 +128,22 @@ def test_get_flops_counts_the_caption_branch(workdir, monkeypatch, capsys):
     assert full['params'] > seg['params'] == full['components']['backbone'][
         0] + sum(p for name, (p, _) in seg['components'].items()
                  if name != 'backbone')
-    for name in ('neck', 'caption_head'):
+    for name in ('mask_collaboration', 'caption_head'):
         assert full['components'][name][0] > 0
         assert full['components'][name][1] > 0
         assert full_seg_path['components'][name][1] == 0
     # the decoder pass grows with the caption length, the rest does not
     assert longer['flops'] > full['flops']
-    assert (longer['components']['neck'][1] == full['components']['neck'][1])
+    assert (longer['components']['mask_collaboration'][1] ==
+            full['components']['mask_collaboration'][1])
 
 
 def test_tensor_mode_caption_outputs(workdir, monkeypatch):
     monkeypatch.chdir(workdir)
     register_all_modules(init_default_scope=True)
     model = MODELS.build(Config.fromfile(FULL_CONFIG).model).eval()
-    data = model.data_preprocessor(get_flops.dummy_batch(2, 32, 32), False)
+    data = model.data_preprocessor(
+        demo_mm_inputs(num_frames=2, with_gt=False, zeros=True), False)
     with torch.no_grad():
         plain = model._forward(data['inputs'])
         with_caption = model._forward(data['inputs'], data['data_samples'],

@@ -1,6 +1,5 @@
 """make_synthetic.py, videos_to_ssu.py and avsbench_to_ssu.py."""
 import hashlib
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -14,22 +13,14 @@ from PIL import Image
 from rassu_mm.datasets import ClipDataError, SSUDataset
 from rassu_mm.datasets.synthetic import (class_sound, demo_classes,
                                          make_synthetic_dataset)
+from rassu_mm.testing import load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PIPELINE = [
     dict(type='LoadClipFrames'),
     dict(type='LoadClipMasks'),
     dict(type='LoadClipAudio'),
     dict(type='PackSSUInputs'),
 ]
-
-
-def load_tool(name):
-    path = osp.join(REPO, 'tools', 'dataset_converters', name + '.py')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def tree_digest(root):
@@ -110,7 +101,7 @@ def test_class_sounds_are_distinct():
 
 def test_make_synthetic_cli(tmp_path):
     out = str(tmp_path / 'demo')
-    load_tool('make_synthetic').main([
+    load_tool('tools/dataset_converters/make_synthetic.py').main([
         '--out-dir', out, '--num-train', '2', '--num-val', '1',
         '--num-test', '1', '--num-frames', '2', '--size', '32', '48',
         '--num-classes', '3', '--mask-mode', 'semantic', '--no-progress'
@@ -170,7 +161,7 @@ def test_videos_to_ssu(tmp_path):
         'captions': ['The violin on the left is playing.'] * 3,
         'categories': ['violin']}}))
     out = str(tmp_path / 'ssu')
-    tool = load_tool('videos_to_ssu')
+    tool = load_tool('tools/dataset_converters/videos_to_ssu.py')
     tool.main([str(videos), out, '--split', 'train', '--mask-dir',
                str(tmp_path / 'masks'), '--clip-info', str(info),
                '--dataset', 'f-music'])
@@ -206,7 +197,7 @@ def test_videos_to_ssu_bad_input(tmp_path):
     write_video(str(videos / 'mute.mp4'), seconds=2, audio=False)
     info = tmp_path / 'info.json'
     info.write_text(json.dumps({'good': {'captions': ['only one']}}))
-    tool = load_tool('videos_to_ssu')
+    tool = load_tool('tools/dataset_converters/videos_to_ssu.py')
     out = str(tmp_path / 'out')
     with pytest.raises(ClipDataError, match=r"'good'.*info\.json"):
         tool.main([str(videos), out, '--clip-info', str(info)])
@@ -263,7 +254,8 @@ def test_avsbench_v1(tmp_path, subset):
     root, out = str(tmp_path / 'avs'), str(tmp_path / 'ssu')
     os.makedirs(root)
     fake_v1(root, subset)
-    load_tool('avsbench_to_ssu').main([subset, root, out])
+    load_tool('tools/dataset_converters/avsbench_to_ssu.py').main(
+        [subset, root, out])
     train = json.load(open(osp.join(out, 'annotations', 'train.json')))
     clip = train['clips'][0]
     assert clip['clip_id'] == 'vid_a' and len(clip['frames']) == 5
@@ -289,7 +281,7 @@ def test_avsbench_v1(tmp_path, subset):
 
 
 def test_avsbench_avss(tmp_path):
-    tool = load_tool('avsbench_to_ssu')
+    tool = load_tool('tools/dataset_converters/avsbench_to_ssu.py')
     root, out = tmp_path / 'avss', str(tmp_path / 'ssu')
     root.mkdir()
     (root / 'label2idx.json').write_text(
@@ -329,7 +321,7 @@ def test_avsbench_missing_frame(tmp_path):
     missing = osp.join(root, 's4_data', 'visual_frames', 'test', 'helicopter',
                        'vid_b', 'vid_b_3.png')
     os.remove(missing)
-    tool = load_tool('avsbench_to_ssu')
+    tool = load_tool('tools/dataset_converters/avsbench_to_ssu.py')
     with pytest.raises(ClipDataError, match="'vid_b'.*vid_b_3.png"):
         tool.main(['s4', root, out])
     tool.main(['s4', root, out, '--skip-bad'])

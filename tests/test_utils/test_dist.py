@@ -1,20 +1,13 @@
 """``setup_cpu_distributed``: ``tools/dist_train.sh`` on a machine without
 CUDA trains with the gloo backend (two processes, the toy regressor)."""
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 import torch
 
-from rassu_mm.testing import REPO_ROOT, repo_path
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return str(sock.getsockname()[1])
+from rassu_mm.testing import REPO_ROOT, free_port, repo_path
 
 
 @pytest.mark.slow

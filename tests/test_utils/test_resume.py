@@ -49,16 +49,21 @@ def _train(work_dir, custom_hook, *extra, check=True):
     return proc
 
 
-@pytest.mark.slow
-def test_train_kill_and_resume(tmp_path):
-    work_dir = tmp_path / 'work'
-    dump = str(tmp_path / 'start.pth')
-    # iteration 5 is killed with SIGKILL; the last checkpoint is iter_4
+def _train_and_kill_at_iter_5(work_dir):
+    """Train until a SIGKILL after iteration 5; iter_4 is the last
+    checkpoint (saved every 2 iterations)."""
     proc = _train(
         work_dir, dict(type='KillAtIterHook', kill_iter=5), check=False)
     assert proc.returncode == -9, proc.stderr[-2000:]
     assert (work_dir / 'iter_4.pth').exists()
     assert not (work_dir / 'iter_6.pth').exists()
+
+
+@pytest.mark.slow
+def test_train_kill_and_resume(tmp_path):
+    work_dir = tmp_path / 'work'
+    dump = str(tmp_path / 'start.pth')
+    _train_and_kill_at_iter_5(work_dir)
 
     _train(work_dir, dict(type='DumpTrainStartHook', out_file=dump),
            '--resume')
@@ -82,9 +87,7 @@ def test_train_kill_and_resume(tmp_path):
 def test_resume_skips_truncated_last_checkpoint(tmp_path):
     work_dir = tmp_path / 'work'
     dump = str(tmp_path / 'start.pth')
-    proc = _train(
-        work_dir, dict(type='KillAtIterHook', kill_iter=5), check=False)
-    assert proc.returncode == -9
+    _train_and_kill_at_iter_5(work_dir)
     last = work_dir / 'iter_4.pth'
     last.write_bytes(last.read_bytes()[:1000])  # crash while saving
     proc = _train(work_dir, dict(type='DumpTrainStartHook', out_file=dump),

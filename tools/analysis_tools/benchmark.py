@@ -62,13 +62,10 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
-from mmengine.structures import PixelData
 
 import rassu_mm  # noqa: F401  registers the components
 from mmseg.registry import DATASETS, MODELS
-from rassu_mm.structures import SSUDataSample
-
-SYNTHETIC_CAPTION = 'the man on the left is playing the violin in the room'
+from rassu_mm.testing import demo_clip
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -205,39 +202,23 @@ def config_clip_shape(cfg: Config, args: argparse.Namespace) -> tuple:
 
 def synthetic_clip(model: torch.nn.Module, num_frames: int, height: int,
                    width: int, index: int, gen: torch.Generator) -> dict:
-    """One random clip as the pipeline would pack it (captions, categories
-    and dataset name taken from the model's caption head, if any)."""
-    num_classes = model.decode_head.num_classes
-    sample = SSUDataSample(
-        metainfo=dict(
-            clip_id=f'synthetic_{index}',
-            num_frames=num_frames,
-            ori_shape=(height, width),
-            img_shape=(height, width),
-            flip=False,
-            flip_direction=None,
-            dataset_name=None))
-    sample.gt_sem_seg = PixelData(
-        data=torch.randint(
-            0, num_classes, (num_frames, height, width), generator=gen))
-    sample.gt_captions = [SYNTHETIC_CAPTION] * num_frames
-    sample.categories = []
+    """One random clip as the pipeline would pack it (categories and
+    dataset name taken from the model's caption head, if any)."""
+    categories, dataset_name = [], None
     prompter = getattr(getattr(model, 'caption_head', None), 'prompter',
                        None)
     if prompter is not None:
         pick = torch.randint(len(prompter.classes), (1, ), generator=gen)
-        sample.categories = [prompter.classes[int(pick)]]
+        categories = [prompter.classes[int(pick)]]
         if prompter.dataset_names:
-            sample.set_metainfo(dict(dataset_name=prompter.dataset_names[0]))
-    return dict(
-        inputs=dict(
-            frames=torch.randint(
-                0,
-                256, (num_frames, 3, height, width),
-                generator=gen,
-                dtype=torch.uint8),
-            audio=torch.randn(num_frames, 1, 96, 64, generator=gen)),
-        data_samples=sample)
+            dataset_name = prompter.dataset_names[0]
+    return demo_clip((height, width),
+                     num_frames,
+                     model.decode_head.num_classes,
+                     seed=gen,
+                     categories=categories,
+                     clip_id=f'synthetic_{index}',
+                     dataset_name=dataset_name)
 
 
 def load_batches(cfg: Config, model: torch.nn.Module, phase: str,

@@ -1,22 +1,13 @@
-"""Components of the segmentation path: preprocessor, audio encoders (and
-the torchvggish converter), query generator, MMI, pixel decoders, mask head.
-"""
-import os.path as osp
+"""Audio encoders: VGGish (and the torchvggish converter), AudioCNN."""
 import subprocess
 import sys
 
 import pytest
 import torch
 import torch.nn as nn
-from mmengine.structures import PixelData
 
-from mmseg.registry import MODELS
-from rassu_mm.models import (AudioCNN, AudioQueryGenerator, FPNPixelDecoder,
-                             MultiModalityIntegration, SSUDataPreprocessor,
-                             SSUMaskHead, VGGish)
-from rassu_mm.structures import SSUDataSample
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from rassu_mm.models import AudioCNN, VGGish
+from rassu_mm.testing import REPO_ROOT, load_tool, repo_path
 
 
 def torchvggish_reference():
@@ -75,12 +66,12 @@ class TestAudioEncoders:
         torch.save(state, src)
         subprocess.run([
             sys.executable,
-            osp.join(REPO, 'tools/model_converters/vggish2mmseg.py'),
+            repo_path('tools/model_converters/vggish2mmseg.py'),
             str(src),
             str(dst)
         ],
                        check=True,
-                       cwd=REPO)
+                       cwd=REPO_ROOT)
         model = VGGish(init_cfg=dict(type='Pretrained', checkpoint=str(dst)))
         model.init_weights()
         audio = torch.randn(2, 1, 96, 64)
@@ -88,11 +79,8 @@ class TestAudioEncoders:
             torch.testing.assert_close(model(audio), reference(audio))
 
     def test_converter_rejects_unknown_keys(self):
-        sys.path.insert(0, osp.join(REPO, 'tools/model_converters'))
-        try:
-            from vggish2mmseg import convert_vggish
-        finally:
-            sys.path.pop(0)
+        convert_vggish = load_tool(
+            'tools/model_converters/vggish2mmseg.py').convert_vggish
         state = torchvggish_reference().state_dict()
         with pytest.raises(KeyError, match='unexpected'):
             convert_vggish(dict(state, **{'features.1.weight': None}))

@@ -7,34 +7,24 @@ test mIoU. Slow: a few minutes on 2 CPU cores.
 import os.path as osp
 
 import pytest
-from mmengine.config import Config
 from mmengine.runner import Runner
 
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
+from rassu_mm.testing import demo_runner_cfg
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 MAX_ITERS = 300
 
 
 def demo_config(data_root, work_dir, zero_audio):
     """The demo config on ``data_root``, shortened, without workers."""
-    cfg = Config.fromfile(osp.join(REPO, 'configs/ssuformer_demo_seg.py'))
+    cfg = demo_runner_cfg(data_root)
     cfg.model.zero_audio = zero_audio
     cfg.work_dir = work_dir
-    cfg.randomness = dict(seed=0)
     cfg.visualizer.name = f'ablation_{osp.basename(work_dir)}'
     cfg.train_cfg.max_iters = MAX_ITERS
     cfg.train_cfg.val_interval = MAX_ITERS
     cfg.param_scheduler[-1].end = MAX_ITERS
     cfg.default_hooks.checkpoint.interval = MAX_ITERS
-    for split in ('train', 'val', 'test'):
-        loader = cfg[f'{split}_dataloader']
-        loader.num_workers = 0
-        loader.persistent_workers = False
-        loader.dataset.data_root = data_root
-        for transform in loader.dataset.pipeline:
-            if transform.type == 'LoadClipAudio':
-                transform.cache_dir = osp.join(data_root, 'audio_cache')
     return cfg
 
 

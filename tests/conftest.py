@@ -1,0 +1,37 @@
+"""Suite-wide set-up: every test (and every module's fixtures) starts from
+a known torch random state.
+
+pytest-randomly shuffles the test order and re-seeds ``random`` and
+``numpy`` before each test; this adds torch. The seed is derived from the
+run's ``--randomly-seed`` (printed in the header; pass it again to
+reproduce a run) and the test's id, so a test draws the same numbers
+whatever ran before it. Without pytest-randomly (``-p no:randomly``) the
+run seed is 0. See ``docs/testing.md``.
+"""
+import zlib
+
+import pytest
+import torch
+
+
+def _run_seed(config: pytest.Config) -> int:
+    seed = getattr(config.option, 'randomly_seed', None)
+    return seed if isinstance(seed, int) else 0
+
+
+def _seed_torch(request: pytest.FixtureRequest) -> None:
+    node_id = request.node.nodeid.encode()
+    torch.manual_seed((_run_seed(request.config) + zlib.crc32(node_id)) %
+                      2**32)
+
+
+@pytest.fixture(autouse=True, scope='module')
+def seed_torch_per_module(request):
+    """Seed torch before a module's module-scoped fixtures."""
+    _seed_torch(request)
+
+
+@pytest.fixture(autouse=True)
+def seed_torch_per_test(request):
+    """Seed torch before each test and its function-scoped fixtures."""
+    _seed_torch(request)
