@@ -47,11 +47,11 @@ from PIL import Image
 from tqdm import tqdm
 
 from rassu_mm.datasets import ClipDataError
+from rassu_mm.datasets.errors import check_clip_id
+from rassu_mm.utils.paths import safe_join
 
 SPLITS = ('train', 'val', 'test')
 
-from rassu_mm.datasets.errors import check_clip_id
-from rassu_mm.utils.paths import safe_join
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='AVSBench -> SSU format')
@@ -105,7 +105,9 @@ class Writer:
     def place(self, clip_id: str, src: str, rel: str) -> str:
         if not osp.isfile(src):
             raise ClipDataError(clip_id, src, 'file not found')
-        dst = safe_join(self.out_dir, rel)
+        # a link left by an earlier --link run is replaced, not followed
+        dst = osp.join(
+            safe_join(self.out_dir, osp.dirname(rel)), osp.basename(rel))
         os.makedirs(osp.dirname(dst), exist_ok=True)
         if osp.lexists(dst):
             os.remove(dst)
@@ -116,9 +118,7 @@ class Writer:
         return rel
 
     def mask(self, clip_id: str, label: np.ndarray, rel: str) -> str:
-        # a link left by an earlier --link run is replaced, not followed
-        dst = osp.join(
-            safe_join(self.out_dir, osp.dirname(rel)), osp.basename(rel))
+        dst = safe_join(self.out_dir, rel)
         os.makedirs(osp.dirname(dst), exist_ok=True)
         Image.fromarray(label.astype(np.uint8)).save(dst)
         return rel
@@ -270,6 +270,7 @@ def main(argv=None):
     jobs = [job for job in jobs if job[0] in clips]
     for split, clip_id, job in tqdm(jobs, desc=f'AVSBench {args.subset}'):
         try:
+            check_clip_id(clip_id, meta_csv)
             clips[split].append(job())
         except ClipDataError as err:
             if not args.skip_bad:
@@ -279,7 +280,6 @@ def main(argv=None):
     for split, split_clips in clips.items():
         with open(osp.join(args.out_dir, 'annotations', f'{split}.json'),
                   'w') as f:
-            check_clip_id(clip_id, meta_csv)
             json.dump(dict(metainfo=metainfo, clips=split_clips), f, indent=1)
         print(f'{split}: {len(split_clips)} clips')
     if bad:
