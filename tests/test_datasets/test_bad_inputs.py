@@ -31,17 +31,11 @@ from rassu_mm.structures import SSUDataSample
 from rassu_mm.testing import load_tool, repo_path
 from rassu_mm.utils import UnsafePathError
 from rassu_mm.visualization import SSULocalVisualizer
+from tests.test_datasets.test_ssu_dataset import PIPELINE
 from tests.test_tools.test_dataset_converters import fake_v1, write_video
 
 DOC = repo_path('docs', 'data.md')
 T, SIZE = 2, 32
-PIPELINE = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipMasks'),
-    dict(type='LoadClipAudio'),
-    dict(type='LoadClipCaptions'),
-    dict(type='PackSSUInputs'),
-]
 
 
 @dataclass
@@ -248,41 +242,32 @@ def case_missing_file_at_load(root, tmp):
     return load_case(root, 2, rel, check_files=False)
 
 
-@case('unreadable-frame')
-def case_unreadable_frame(root, tmp):
-    rel = clip(root, 2)['frames'][1]['image']
-    write_garbage(osp.join(root, rel))
+def image_case(root, tmp, kind, image):
+    """Frame 1 of clip 2 (``kind`` ``'image'`` or ``'mask'``) replaced by
+    ``image`` (an array, or None for bytes that are no image)."""
+    rel = clip(root, 2)['frames'][1][kind]
+    if image is None:
+        write_garbage(osp.join(root, rel))
+    else:
+        cv2.imwrite(osp.join(root, rel), image)
     return load_case(root, 2, rel)
 
 
-@case('frame-size-differs')
-def case_frame_size_differs(root, tmp):
-    rel = clip(root, 2)['frames'][1]['image']
-    cv2.imwrite(osp.join(root, rel), np.zeros((SIZE, SIZE + 8, 3), np.uint8))
-    return load_case(root, 2, rel)
+def red(shape):
+    """A BGR image whose channels differ."""
+    image = np.zeros((*shape, 3), np.uint8)
+    image[..., 2] = 255
+    return image
 
 
-@case('unreadable-mask')
-def case_unreadable_mask(root, tmp):
-    rel = clip(root, 2)['frames'][1]['mask']
-    write_garbage(osp.join(root, rel))
-    return load_case(root, 2, rel)
-
-
-@case('multichannel-mask')
-def case_multichannel_mask(root, tmp):
-    rel = clip(root, 2)['frames'][1]['mask']
-    colour = np.zeros((SIZE, SIZE, 3), np.uint8)
-    colour[..., 2] = 255
-    cv2.imwrite(osp.join(root, rel), colour)
-    return load_case(root, 2, rel)
-
-
-@case('mask-size-differs')
-def case_mask_size_differs(root, tmp):
-    rel = clip(root, 0)['frames'][1]['mask']
-    cv2.imwrite(osp.join(root, rel), np.zeros((10, 10), np.uint8))
-    return load_case(root, 0, rel)
+case('unreadable-frame')(partial(image_case, kind='image', image=None))
+case('frame-size-differs')(
+    partial(image_case, kind='image', image=red((SIZE, SIZE + 8))))
+case('unreadable-mask')(partial(image_case, kind='mask', image=None))
+case('multichannel-mask')(
+    partial(image_case, kind='mask', image=red((SIZE, SIZE))))
+case('mask-size-differs')(
+    partial(image_case, kind='mask', image=np.zeros((10, 10), np.uint8)))
 
 
 @case('unknown-mask-class')

@@ -23,6 +23,11 @@ PIPELINE = [
 ]
 
 
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
 def tree_digest(root):
     digest = {}
     for folder, _, files in os.walk(root):
@@ -52,7 +57,7 @@ def test_synthetic_content(tmp_path):
     make_synthetic_dataset(
         root, num_clips=(12, 0, 0), num_frames=4, size=(48, 96),
         num_classes=4, progress=False)
-    ann = json.load(open(osp.join(root, 'annotations', 'train.json')))
+    ann = read_json(osp.join(root, 'annotations', 'train.json'))
     assert ann['metainfo']['classes'] == [c[0] for c in demo_classes(4)]
     counts = {0: 0, 1: 0, 2: 0}
     for clip in ann['clips']:
@@ -165,7 +170,7 @@ def test_videos_to_ssu(tmp_path):
     tool.main([str(videos), out, '--split', 'train', '--mask-dir',
                str(tmp_path / 'masks'), '--clip-info', str(info),
                '--dataset', 'f-music'])
-    ann = json.load(open(osp.join(out, 'annotations', 'train.json')))
+    ann = read_json(osp.join(out, 'annotations', 'train.json'))
     assert ann['metainfo']['dataset_name'] == 'f-Music'
     assert len(ann['metainfo']['classes']) == 22
     a, b = ann['clips']
@@ -204,7 +209,7 @@ def test_videos_to_ssu_bad_input(tmp_path):
     with pytest.raises(ClipDataError, match=r"'mute'.*no audio.*mute\.mp4"):
         tool.main([str(videos), out])
     tool.main([str(videos), out, '--skip-bad'])
-    ann = json.load(open(osp.join(out, 'annotations', 'test.json')))
+    ann = read_json(osp.join(out, 'annotations', 'test.json'))
     assert [c['clip_id'] for c in ann['clips']] == ['good']
 
 
@@ -256,7 +261,7 @@ def test_avsbench_v1(tmp_path, subset):
     fake_v1(root, subset)
     load_tool('tools/dataset_converters/avsbench_to_ssu.py').main(
         [subset, root, out])
-    train = json.load(open(osp.join(out, 'annotations', 'train.json')))
+    train = read_json(osp.join(out, 'annotations', 'train.json'))
     clip = train['clips'][0]
     assert clip['clip_id'] == 'vid_a' and len(clip['frames']) == 5
     assert 'mask' in clip['frames'][0] and 'mask' not in clip['frames'][1]
@@ -302,7 +307,7 @@ def test_avsbench_avss(tmp_path):
             write_png(osp.join(base, 'labels_rgb', f'{k}.png'), colour)
         write_wav(osp.join(base, 'audio.wav'), seconds=num)
     tool.main(['avss', str(root), out])
-    train = json.load(open(osp.join(out, 'annotations', 'train.json')))
+    train = read_json(osp.join(out, 'annotations', 'train.json'))
     assert train['metainfo']['classes'] == ['dog', 'cat']
     assert train['clips'][0]['categories'] == ['dog', 'cat']
     ds = SSUDataset(ann_file='annotations/train.json', data_root=out,
@@ -325,5 +330,26 @@ def test_avsbench_missing_frame(tmp_path):
     with pytest.raises(ClipDataError, match="'vid_b'.*vid_b_3.png"):
         tool.main(['s4', root, out])
     tool.main(['s4', root, out, '--skip-bad'])
-    test = json.load(open(osp.join(out, 'annotations', 'test.json')))
+    test = read_json(osp.join(out, 'annotations', 'test.json'))
     assert test['clips'] == []
+
+
+def test_avsbench_link(tmp_path):
+    root, out = str(tmp_path / 'avs'), str(tmp_path / 'ssu')
+    os.makedirs(root)
+    fake_v1(root, 's4')
+    tool = load_tool('tools/dataset_converters/avsbench_to_ssu.py')
+    tool.main(['s4', root, out, '--link'])
+    # a second run replaces the links instead of writing through them
+    tool.main(['s4', root, out, '--link'])
+    frame = osp.join(out, 'frames', 'vid_b', '0.png')
+    assert osp.islink(frame) and osp.realpath(frame).startswith(root)
+    # the links lead out of the dataset root: allowed only explicitly
+    with pytest.raises(ClipDataError,
+                       match="'vid_b'.*leaves the dataset root.*test.json"):
+        SSUDataset(ann_file='annotations/test.json', data_root=out,
+                   allow_missing_captions=True)
+    ds = SSUDataset(ann_file='annotations/test.json', data_root=out,
+                    allow_missing_captions=True, allow_external_symlinks=True,
+                    pipeline=PIPELINE)
+    assert tuple(ds[0]['inputs']['frames'].shape) == (5, 3, 24, 32)
