@@ -1,18 +1,14 @@
 # The full SSUFormer on the synthetic demo set: the tiny segmentation model
-# of ssuformer_demo_seg.py plus a tiny caption branch (MCM neck with a small
+# of ssuformer_demo_seg.py plus a tiny caption branch (MCM with a small
 # randomly initialised CLIP vision encoder, MoHE caption head). `make demo`
 # builds the tokenizer at data/demo/tokenizer from the training captions.
+# The class hierarchy of the prompts is the demo generator's
+# (rassu_mm/datasets/metainfo.py get_metainfo).
 _base_ = ['./ssuformer_demo_seg.py']
-embed_dims = 64
-demo_classes = [
-    'red triangle', 'blue circle', 'green square', 'yellow diamond'
-]
 model = dict(
-    neck=dict(
+    class_hierarchy='SSU-Demo',
+    mask_collaboration=dict(
         type='MaskCollaborationModule',
-        embed_dims=embed_dims,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
         # tiny random CLIP (the paper config loads pretrained ViT-B/16)
         clip=dict(
             hidden_size=64,
@@ -26,7 +22,6 @@ model = dict(
     caption_head=dict(
         type='MoHECaptionHead',
         tokenizer='data/demo/tokenizer',
-        in_channels=embed_dims,
         embed_dims=64,
         num_layers=2,
         num_heads=4,
@@ -34,13 +29,6 @@ model = dict(
         num_experts=4,
         top_k=2,
         dropout=0.1,
-        classes=demo_classes,
-        super_categories=dict(
-            Triangle=['red triangle'],
-            Circle=['blue circle'],
-            Square=['green square'],
-            Diamond=['yellow diamond']),
-        dataset_names=['SSU-Demo'],
         generation=dict(strategy='greedy', max_length=24)))
 # experts not chosen in a step get no gradient
 model_wrapper_cfg = dict(

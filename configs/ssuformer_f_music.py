@@ -1,6 +1,6 @@
 # SSUFormer on f-Music (data/f_music, 10 annotated frames per clip), the
 # paper setting: PVT-v2-b5, frozen VGGish, MMI, Mask2Former-style mask head,
-# MCM neck (CLIP ViT-B/16), MoHE caption head, RCC loss, AdamW.
+# MCM (CLIP ViT-B/16), MoHE caption head, RCC loss, AdamW.
 # Build the tokenizer first:
 #   python tools/build_tokenizer.py data/f_music/annotations/train.json \
 #       work_dirs/tokenizers/f_music
@@ -10,8 +10,5 @@ _base_ = [
     './_base_/schedules/schedule_20k.py'
 ]
 model = dict(
-    caption_head=dict(
-        tokenizer='work_dirs/tokenizers/f_music',
-        classes={{_base_.class_names}},
-        super_categories={{_base_.super_categories}},
-        dataset_names=[{{_base_.dataset_name}}]))
+    class_hierarchy={{_base_.dataset_name}},
+    caption_head=dict(tokenizer='work_dirs/tokenizers/f_music'))

@@ -3,10 +3,6 @@
 # transformer decoder (one expert, no hierarchical prompts).
 _base_ = ['../ssuformer_demo.py']
 model = dict(
-    neck=None,
-    caption_head=dict(
-        num_experts=1,
-        top_k=1,
-        classes=None,
-        super_categories=None,
-        dataset_names=None))
+    class_hierarchy=None,
+    mask_collaboration=None,
+    caption_head=dict(num_experts=1, top_k=1))

@@ -74,19 +74,45 @@ F_LIFESCENE_SUPER_CATEGORIES = {
     ],
 }
 
-_F_MUSIC_CLASSES = flatten_super_categories(F_MUSIC_SUPER_CATEGORIES)
-_F_LIFESCENE_CLASSES = flatten_super_categories(F_LIFESCENE_SUPER_CATEGORIES)
+def hierarchy_metainfo(dataset_name: str,
+                       super_categories: Dict[str, List[str]]) -> dict:
+    """Metainfo of a dataset given by its class hierarchy: the classes in
+    the hierarchy's order, a palette and 1 frame per second."""
+    classes = flatten_super_categories(super_categories)
+    return dict(
+        dataset_name=dataset_name,
+        classes=tuple(classes),
+        super_categories=super_categories,
+        palette=make_palette(len(classes)),
+        fps=1)
 
-F_MUSIC_METAINFO = dict(
-    dataset_name='f-Music',
-    classes=tuple(_F_MUSIC_CLASSES),
-    super_categories=F_MUSIC_SUPER_CATEGORIES,
-    palette=make_palette(len(_F_MUSIC_CLASSES)),
-    fps=1)
 
-F_LIFESCENE_METAINFO = dict(
-    dataset_name='f-Lifescene',
-    classes=tuple(_F_LIFESCENE_CLASSES),
-    super_categories=F_LIFESCENE_SUPER_CATEGORIES,
-    palette=make_palette(len(_F_LIFESCENE_CLASSES)),
-    fps=1)
+F_MUSIC_METAINFO = hierarchy_metainfo('f-Music', F_MUSIC_SUPER_CATEGORIES)
+F_LIFESCENE_METAINFO = hierarchy_metainfo('f-Lifescene',
+                                          F_LIFESCENE_SUPER_CATEGORIES)
+
+
+def get_metainfo(name: str) -> dict:
+    """The metainfo (``classes``, ``super_categories``, ``dataset_name``,
+    ``palette``, ``fps``) of a dataset known by name: ``'f-Music'``,
+    ``'f-Lifescene'``, ``'SSU-Demo'`` (the demo generator's default 4
+    classes) or ``'SSU-Synthetic-Hard'`` (its hard preset). Configs name the class hierarchy with it instead of
+    restating it.
+
+    Args:
+        name (str): The dataset name (metainfo ``dataset_name``).
+
+    Returns:
+        dict: The metainfo.
+    """
+    # the generator is only needed for the synthetic sets' hierarchies
+    from .synthetic import demo_metainfo, hard_metainfo
+    known = {
+        meta['dataset_name']: meta
+        for meta in (F_MUSIC_METAINFO, F_LIFESCENE_METAINFO, demo_metainfo(4),
+                     hard_metainfo())
+    }
+    if name not in known:
+        raise KeyError(f'unknown dataset name {name!r}; known: '
+                       f'{sorted(known)}')
+    return known[name]

@@ -1,6 +1,6 @@
 """Batches clips of frames and audio into frame-level tensors."""
 from numbers import Number
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseDataPreprocessor
@@ -69,6 +69,15 @@ class SSUDataPreprocessor(BaseDataPreprocessor):
         self.pad_val = pad_val
         self.seg_pad_val = seg_pad_val
         self.bgr_to_rgb = bgr_to_rgb
+
+    @property
+    def rgb_mean_std(self) -> Tuple[List[float], List[float]]:
+        """The ``mean`` and ``std`` (0-255 scale) the frames are normalised
+        with, ``([0, 0, 0], [1, 1, 1])`` without normalisation; modules that
+        undo the normalisation (MCM) are given these by the segmentor."""
+        if not self._enable_normalize:
+            return [0.0] * 3, [1.0] * 3
+        return self.mean.flatten().tolist(), self.std.flatten().tolist()
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
         """Preprocess one batch.

@@ -4,7 +4,7 @@ FLOPs are counted by ``mmengine.analysis`` (fvcore convention: one fused
 multiply-add counts as one FLOP) on what ``SSUFormer._forward`` runs for
 ``--num-frames`` frames of ``--shape``: backbone, audio encoder, pixel
 decoder, MMI and mask decoder and, when the model has a caption head, the
-caption branch: the MCM neck (CLIP vision encoder once per frame) and one
+caption branch: MCM (the CLIP vision encoder once per frame) and one
 teacher-forced pass of the caption decoder over ``--caption-length``
 positions (what generating that many tokens per frame with the key/value
 cache costs; beam search costs about ``beam_size`` times more).
@@ -17,8 +17,8 @@ Example::
         --shape 224 224 --num-frames 10
     # a random CLIP ViT-B/16 instead of the pretrained one (offline)
     python tools/analysis_tools/get_flops.py configs/ssuformer_f_music.py \\
-        --cfg-options model.neck.pretrained=None \\
-        model.neck.clip.hidden_size=768 ...
+        --cfg-options model.mask_collaboration.pretrained=None \\
+        model.mask_collaboration.clip.hidden_size=768 ...
 """
 import argparse
 

@@ -3,62 +3,9 @@
 # them to cut videos into windows
 num_frames = 10
 fps = 1
-# class hierarchy (same as the dataset's METAINFO); the caption head's
-# hierarchical prompts and classifier use it
+# the class hierarchy is the dataset's METAINFO (rassu_mm/datasets/
+# metainfo.py); model configs name it by `dataset_name`
 dataset_name = 'f-Lifescene'
-super_categories = {
-    'Human': [
-        'baby crying', 'woman singing', 'woman speaking', 'man singing',
-        'man speaking', 'people coughing', 'people slapping',
-        'people belly laughing', 'people sneezing', 'people whispering',
-        'child singing', 'child speaking', 'child shouting'
-    ],
-    'Vehicle': [
-        'car horning', 'train horning', 'train whistling', 'car engine idling',
-        'car passing by', 'car racing', 'car engine knocking',
-        'car engine starting', 'fire truck siren', 'train wheels squealing',
-        'railroad car', 'motorcycle pass', 'police car'
-    ],
-    'Animal': [
-        'bird chirping', 'cat meowing', 'cat purring', 'dog barking',
-        'cow lowing', 'horse neighing', 'horse clip-clop', 'sheep bleating',
-        'bull bellowing', 'lion roaring'
-    ],
-    'Sport': ['basketball bounce', 'skate boarding'],
-    'Tool': [
-        'typing on computer keyboard', 'lawn mowing', 'chainsawing trees',
-        'sewing machine', 'hedge trimmer', 'telephone ringing',
-        'hammering nails', 'mouse clicking', 'vacuum cleaner cleaning',
-        'machine gun shooting', 'printer printing', 'smoke detector beeping',
-        'arc welding', 'alarm clock ringing'
-    ],
-    'Nature': ['sea waves', 'wind chiming', 'waterfall burbling'],
-    'Other': [
-        'church bell ringing', 'door slamming',
-        'bathroom ventilation fan running', 'helicopter',
-        'electric razor shaving', 'airplane flyby'
-    ]
-}
-class_names = [
-    'baby crying', 'woman singing', 'woman speaking', 'man singing',
-    'man speaking', 'people coughing', 'people slapping',
-    'people belly laughing', 'people sneezing', 'people whispering',
-    'child singing', 'child speaking', 'child shouting', 'car horning',
-    'train horning', 'train whistling', 'car engine idling', 'car passing by',
-    'car racing', 'car engine knocking', 'car engine starting',
-    'fire truck siren', 'train wheels squealing', 'railroad car',
-    'motorcycle pass', 'police car', 'bird chirping', 'cat meowing',
-    'cat purring', 'dog barking', 'cow lowing', 'horse neighing',
-    'horse clip-clop', 'sheep bleating', 'bull bellowing', 'lion roaring',
-    'basketball bounce', 'skate boarding', 'typing on computer keyboard',
-    'lawn mowing', 'chainsawing trees', 'sewing machine', 'hedge trimmer',
-    'telephone ringing', 'hammering nails', 'mouse clicking',
-    'vacuum cleaner cleaning', 'machine gun shooting', 'printer printing',
-    'smoke detector beeping', 'arc welding', 'alarm clock ringing',
-    'sea waves', 'wind chiming', 'waterfall burbling', 'church bell ringing',
-    'door slamming', 'bathroom ventilation fan running', 'helicopter',
-    'electric razor shaving', 'airplane flyby'
-]
 dataset_type = 'FLifesceneDataset'
 data_root = 'data/f_lifescene'
 seg_mode = 'binary'  # or 'semantic' with class-index masks

@@ -3,26 +3,9 @@
 # them to cut videos into windows
 num_frames = 10
 fps = 1
-# class hierarchy (same as the dataset's METAINFO); the caption head's
-# hierarchical prompts and classifier use it
+# the class hierarchy is the dataset's METAINFO (rassu_mm/datasets/
+# metainfo.py); model configs name it by `dataset_name`
 dataset_name = 'f-Music'
-super_categories = {
-    'String': [
-        'violin', 'cello', 'guitar', 'ukulele', 'erhu', 'guzheng', 'pipa',
-        'bass', 'banjo'
-    ],
-    'Percussion': ['drum', 'xylophone', 'congas'],
-    'Keyboard': ['accordion', 'piano'],
-    'Wind': [
-        'tuba', 'trumpet', 'suona', 'bassoon', 'flute', 'clarinet', 'bagpipe',
-        'saxophone'
-    ]
-}
-class_names = [
-    'violin', 'cello', 'guitar', 'ukulele', 'erhu', 'guzheng', 'pipa', 'bass',
-    'banjo', 'drum', 'xylophone', 'congas', 'accordion', 'piano', 'tuba',
-    'trumpet', 'suona', 'bassoon', 'flute', 'clarinet', 'bagpipe', 'saxophone'
-]
 dataset_type = 'FMusicDataset'
 data_root = 'data/f_music'
 seg_mode = 'binary'  # or 'semantic' with class-index masks

@@ -15,4 +15,4 @@ model = dict(
             type='Pretrained',
             checkpoint='https://github.com/whai362/PVT/releases/download/'
             'v2/pvt_v2_b5.pth')),
-    decode_head=dict(in_channels=[64, 128, 320, 512]))
+    pixel_decoder=dict(in_channels=[64, 128, 320, 512]))

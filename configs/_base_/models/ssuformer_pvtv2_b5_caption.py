@@ -1,21 +1,18 @@
 # The full paper model: the PVT-v2-b5 segmentation path plus the caption
-# branch: MCM neck with a frozen CLIP ViT-B/16 (hub name or local folder),
-# MoHE caption head, RCC loss against the frozen CLIP text tower. The model
-# configs fill in the class hierarchy and the tokenizer
+# branch: MCM with a frozen CLIP ViT-B/16 (hub name or local folder), MoHE
+# caption head, RCC loss against the frozen CLIP text tower. The model
+# configs name the class hierarchy (`class_hierarchy`) and the tokenizer
 # (tools/build_tokenizer.py).
 _base_ = './ssuformer_pvtv2_b5.py'
 clip_name = 'openai/clip-vit-base-patch16'
 model = dict(
-    neck=dict(
+    # embed_dims, mean and std come from the segmentor and the preprocessor
+    mask_collaboration=dict(
         type='MaskCollaborationModule',
-        embed_dims=256,
         pretrained=clip_name,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
         gt_mask_schedule=dict(start_prob=1.0, end_iter=2000)),
     caption_head=dict(
         type='MoHECaptionHead',
-        in_channels=256,
         embed_dims=512,
         num_layers=3,
         num_heads=8,

@@ -37,45 +37,46 @@ model = dict(
         frozen=True,
         init_cfg=dict(
             type='Pretrained', checkpoint='pretrain/vggish_mmseg.pth')),
+    pixel_decoder=dict(
+        type='mmdet.MSDeformAttnPixelDecoder',
+        in_channels=[256, 512, 1024, 2048],
+        num_outs=3,
+        norm_cfg=dict(type='GN', num_groups=32),
+        act_cfg=dict(type='ReLU'),
+        encoder=dict(
+            num_layers=6,
+            layer_cfg=dict(
+                self_attn_cfg=dict(
+                    embed_dims=embed_dims,
+                    num_heads=8,
+                    num_levels=3,
+                    num_points=4,
+                    im2col_step=64,
+                    dropout=0.0,
+                    batch_first=True,
+                    norm_cfg=None,
+                    init_cfg=None),
+                ffn_cfg=dict(
+                    embed_dims=embed_dims,
+                    feedforward_channels=1024,
+                    num_fcs=2,
+                    ffn_drop=0.0,
+                    act_cfg=dict(type='ReLU', inplace=True))),
+            init_cfg=None),
+        positional_encoding=dict(num_feats=embed_dims // 2, normalize=True),
+        init_cfg=None),
     query_generator=dict(type='AudioQueryGenerator'),
+    # fuses all 3 pixel decoder levels; the 1/32 level is the caption memory
     fusion=dict(
         type='MultiModalityIntegration',
         num_layers=3,
         num_heads=8,
-        feedforward_channels=1024),
+        feedforward_channels=1024,
+        memory_levels=1,
+        temporal=False),
     decode_head=dict(
         type='SSUMaskHead',
-        in_channels=[256, 512, 1024, 2048],
         num_classes=num_classes,
-        num_transformer_feat_level=3,
-        pixel_decoder=dict(
-            type='mmdet.MSDeformAttnPixelDecoder',
-            num_outs=3,
-            norm_cfg=dict(type='GN', num_groups=32),
-            act_cfg=dict(type='ReLU'),
-            encoder=dict(
-                num_layers=6,
-                layer_cfg=dict(
-                    self_attn_cfg=dict(
-                        embed_dims=embed_dims,
-                        num_heads=8,
-                        num_levels=3,
-                        num_points=4,
-                        im2col_step=64,
-                        dropout=0.0,
-                        batch_first=True,
-                        norm_cfg=None,
-                        init_cfg=None),
-                    ffn_cfg=dict(
-                        embed_dims=embed_dims,
-                        feedforward_channels=1024,
-                        num_fcs=2,
-                        ffn_drop=0.0,
-                        act_cfg=dict(type='ReLU', inplace=True))),
-                init_cfg=None),
-            positional_encoding=dict(
-                num_feats=embed_dims // 2, normalize=True),
-            init_cfg=None),
         transformer_decoder=dict(
             return_intermediate=True,
             num_layers=9,

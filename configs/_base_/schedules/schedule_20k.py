@@ -38,7 +38,8 @@ default_hooks = dict(
         by_epoch=False,
         interval=2000,
         max_keep_ckpts=3,
-        save_best='mIoU',
+        # masks and captions together (SSUMetric's ssu_score, docs/model.md)
+        save_best='ssu_score',
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SSUVisualizationHook'))

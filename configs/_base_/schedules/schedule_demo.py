@@ -22,8 +22,14 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # best_ssu_score_*.pth: masks and captions together (docs/model.md)
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=300, max_keep_ckpts=1),
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=300,
+        max_keep_ckpts=1,
+        save_best='ssu_score',
+        rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # --show-dir paints every clip of the small demo test split
     visualization=dict(type='SSUVisualizationHook', interval=1))

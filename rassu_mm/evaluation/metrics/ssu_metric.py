@@ -40,6 +40,30 @@ def _warn_no_java() -> None:
             level=logging.WARNING)
 
 
+def ssu_score(metrics: Dict[str, float]) -> float:
+    """One score of both halves of the task, for checkpoint selection.
+
+    ``(mIoU + F-score + caption) / 3`` with ``caption = (BLEU-4 +
+    ROUGE-L) / 2``; without captions ``(mIoU + F-score) / 2``. All terms
+    lie in [0, 1], so masks and captions weigh the same. BLEU-4 and ROUGE-L
+    are always computed, while METEOR needs Java and a score must not
+    change meaning with the machine; CIDEr is unbounded (about 6 on the
+    demo set, below 1 on real data), so no fixed scale would keep it
+    comparable to the mask scores.
+
+    Args:
+        metrics (dict[str, float]): ``mIoU``, ``F-score`` and, optionally,
+            ``BLEU-4`` and ``ROUGE-L``.
+
+    Returns:
+        float: The score in [0, 1].
+    """
+    terms = [metrics['mIoU'], metrics['F-score']]
+    if 'BLEU-4' in metrics:
+        terms.append((metrics['BLEU-4'] + metrics['ROUGE-L']) / 2)
+    return float(np.mean(terms))
+
+
 @METRICS.register_module()
 class SSUMetric(BaseMetric):
     """Combined evaluator of region-aware sound source understanding.
@@ -66,6 +90,9 @@ class SSUMetric(BaseMetric):
     ``METEOR``, ``ROUGE-L`` and ``CIDEr`` (pycocoevalcap) over all
     (clip, frame) pairs with a reference caption. Without Java METEOR is
     left out (see :mod:`rassu_mm.evaluation.functional.caption_scores`).
+
+    ``ssu_score`` (:func:`ssu_score`), the checkpoint selection score of the
+    configs, averages the mask and caption scores.
 
     Frames without a ground-truth mask (all pixels ``ignore_index``) or
     without a reference caption are left out of the respective scores and
@@ -194,6 +221,8 @@ class SSUMetric(BaseMetric):
                 preds=tokens[:len(preds)], refs=tokens[len(preds):])
             metrics.update(
                 score_captions(captions['preds'], captions['refs'], use_java))
+        if frames:
+            metrics['ssu_score'] = ssu_score(metrics)
         if self.per_category:
             report = category_breakdown(results, frames, captions,
                                         self.dataset_meta or {}, self.beta2,

@@ -8,11 +8,13 @@ import torch.nn.functional as F
 from mmdet.models.dense_heads import AnchorFreeHead, Mask2FormerHead
 from mmdet.models.layers import (Mask2FormerTransformerDecoder,
                                  SinePositionalEncoding)
-from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmseg.registry import MODELS, TASK_UTILS
+from mmseg.utils import SampleList
+
+HeadOutputs = Tuple[List[Tensor], List[Tensor]]
 
 
 @MODELS.register_module()
@@ -27,21 +29,27 @@ class SSUMaskHead(Mask2FormerHead):
     in mmseg's ``Mask2FormerHead`` (one target mask per class present in a
     frame, background included).
 
+    The segmentor builds the pixel decoder and the fusion (MMI) itself; this
+    head reads their outputs: the mask feature, the fused multi-scale maps
+    and the fused query tokens.
+
     Segmentation modes: ``num_classes=2`` is binary (0 silent, 1 sounding);
     ``num_classes=C + 1`` is semantic (0 background, ``1..C`` classes).
 
+    Frames without ground truth (every pixel ``ignore_index``, e.g. the
+    unannotated frames of AVSBench S4 clips) are left out of every loss of
+    every decoder layer: they have no target to match, so training them as
+    "no object" for all queries would teach the model that nothing sounds.
+
     Args:
-        in_channels (list[int]): Backbone channels, high to low resolution.
-        feat_channels (int): Channels of the pixel decoder and the
-            transformer decoder (the segmentor's ``embed_dims``).
+        feat_channels (int): Channels of the fused maps and the transformer
+            decoder (the segmentor's ``embed_dims``).
         out_channels (int): Channels of the mask feature.
         num_classes (int): Classes including background (see above).
         num_queries (int): Query tokens per frame.
-        num_transformer_feat_level (int): Pixel decoder levels the
-            transformer decoder cycles through. Defaults to 3.
-        pixel_decoder (dict): ``mmdet.MSDeformAttnPixelDecoder`` or
-            :class:`FPNPixelDecoder` config; ``in_channels``,
-            ``feat_channels`` and ``out_channels`` are filled in.
+        num_transformer_feat_level (int): Fused maps the transformer
+            decoder cycles through (the pixel decoder's ``num_outs``).
+            Defaults to 3.
         transformer_decoder (dict): ``Mask2FormerTransformerDecoder`` kwargs.
         loss_cls (dict): Query classification loss; its ``class_weight``
             has ``num_classes + 1`` entries (last: no object) and defaults
@@ -54,13 +62,11 @@ class SSUMaskHead(Mask2FormerHead):
     """
 
     def __init__(self,
-                 in_channels: List[int],
                  feat_channels: int,
                  out_channels: int,
                  num_classes: int = 2,
                  num_queries: int = 8,
                  num_transformer_feat_level: int = 3,
-                 pixel_decoder: dict = dict(type='FPNPixelDecoder'),
                  transformer_decoder: dict = dict(
                      num_layers=3,
                      layer_cfg=dict(
@@ -111,20 +117,13 @@ class SSUMaskHead(Mask2FormerHead):
                          ]),
                      sampler=dict(type='mmdet.MaskPseudoSampler')),
                  init_cfg: Optional[dict] = None) -> None:
-        # Mask2FormerHead.__init__ builds learnable queries and insists on a
-        # deformable pixel decoder; build only the parts used here.
+        # Mask2FormerHead.__init__ builds learnable queries and a pixel
+        # decoder; build only the parts used here.
         super(AnchorFreeHead, self).__init__(init_cfg=init_cfg)
         self.num_classes = num_classes
         self.num_queries = num_queries
         self.ignore_index = ignore_index
         self.num_transformer_feat_level = num_transformer_feat_level
-        # mmdet's pixel decoders read nested configs as attributes
-        pixel_decoder = ConfigDict(copy.deepcopy(pixel_decoder))
-        pixel_decoder.update(
-            in_channels=in_channels,
-            feat_channels=feat_channels,
-            out_channels=out_channels)
-        self.pixel_decoder = MODELS.build(pixel_decoder)
 
         transformer_decoder = copy.deepcopy(transformer_decoder)
         layer_cfg = transformer_decoder['layer_cfg']
@@ -163,30 +162,28 @@ class SSUMaskHead(Mask2FormerHead):
 
     def init_weights(self) -> None:
         """As Mask2FormerHead, which has input projections besides."""
-        self.pixel_decoder.init_weights()
         for p in self.transformer_decoder.parameters():
             if p.dim() > 1:
                 nn.init.xavier_normal_(p)
 
-    def forward(self, mask_features: Tensor, multi_scale_feats: List[Tensor],
-                queries: Tensor,
-                query_pos: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
-        """Run the masked-attention decoder on audio query tokens.
+    def forward(self, x: dict) -> HeadOutputs:
+        """Run the masked-attention decoder on the fused query tokens.
 
         Args:
-            mask_features (Tensor): ``[N, out_channels, H/4, W/4]``.
-            multi_scale_feats (list[Tensor]): ``num_transformer_feat_level``
-                maps ``[N, C, h_i, w_i]``, low to high resolution.
-            queries (Tensor): Query tokens ``[N, Nq, C]``.
-            query_pos (Tensor): Query positions ``[N, Nq, C]``.
+            x (dict): The fusion outputs: ``mask_features``
+                ``[N, out_channels, H/4, W/4]``, ``feats``
+                (``num_transformer_feat_level`` fused maps
+                ``[N, C, h_i, w_i]``, low to high resolution), ``queries``
+                and ``query_pos`` ``[N, Nq, C]``.
 
         Returns:
             tuple[list[Tensor]]: Class logits ``[N, Nq, num_classes + 1]``
             and mask logits ``[N, Nq, H/4, W/4]``, one of each before the
             first decoder layer and after every layer.
         """
+        feats, queries = x['feats'], x['queries']
         keys, key_pos = [], []
-        for i, feat in enumerate(multi_scale_feats):
+        for i, feat in enumerate(feats):
             keys.append(
                 feat.flatten(2).transpose(1, 2) +
                 self.level_embed.weight[i].view(1, 1, -1))
@@ -197,7 +194,7 @@ class SSUMaskHead(Mask2FormerHead):
                     1, 2))
 
         cls_pred, mask_pred, attn_mask = self._forward_head(
-            queries, mask_features, multi_scale_feats[0].shape[-2:])
+            queries, x['mask_features'], feats[0].shape[-2:])
         cls_preds, mask_preds = [cls_pred], [mask_pred]
         for i, layer in enumerate(self.transformer_decoder.layers):
             level = i % self.num_transformer_feat_level
@@ -207,43 +204,61 @@ class SSUMaskHead(Mask2FormerHead):
                 query=queries,
                 key=keys[level],
                 value=keys[level],
-                query_pos=query_pos,
+                query_pos=x['query_pos'],
                 key_pos=key_pos[level],
                 cross_attn_mask=attn_mask)
             next_level = (i + 1) % self.num_transformer_feat_level
             cls_pred, mask_pred, attn_mask = self._forward_head(
-                queries, mask_features,
-                multi_scale_feats[next_level].shape[-2:])
+                queries, x['mask_features'], feats[next_level].shape[-2:])
             cls_preds.append(cls_pred)
             mask_preds.append(mask_pred)
         return cls_preds, mask_preds
 
-    def loss(self, all_cls_scores: List[Tensor], all_mask_preds: List[Tensor],
-             gt_sem_seg: Tensor) -> dict:
+    def loss(self, outs: HeadOutputs, data_samples: SampleList) -> dict:
         """Hungarian-matched class, focal and dice losses of every layer.
 
+        Frames whose label map is all ``ignore_index`` are dropped from the
+        predictions of every layer before matching, so they add nothing to
+        any loss and get no gradient; the losses equal those of a batch of
+        the other frames. If no frame has ground truth the losses are zero.
+
         Args:
-            all_cls_scores, all_mask_preds: Outputs of :meth:`forward`.
-            gt_sem_seg (Tensor): Label maps ``[N, H, W]`` (any size; masks
-                are compared at sampled points).
+            outs (tuple): The outputs of :meth:`forward` (the segmentor runs
+                it once and reuses them for the caption branch).
+            data_samples (list[SSUDataSample]): The ``B`` clips; their
+                ``gt_sem_seg`` ``[T, H, W]`` (any size; masks are compared
+                at sampled points) give the targets of the ``N = B * T``
+                frames.
 
         Returns:
             dict: ``loss_cls``, ``loss_mask``, ``loss_dice`` and
             ``d{i}.loss_*`` of the intermediate layers.
         """
-        gt_instances = [self._sem_seg_to_instances(seg) for seg in gt_sem_seg]
-        img_metas = [dict() for _ in gt_instances]
-        return self.loss_by_feat(all_cls_scores, all_mask_preds, gt_instances,
-                                 img_metas)
+        gt_sem_seg = torch.cat([s.gt_sem_seg.data for s in data_samples])
+        has_gt = (gt_sem_seg != self.ignore_index).flatten(1).any(1)
+        # without any ground truth: zero losses that keep the graph whole
+        keep = has_gt.nonzero()[:, 0] if has_gt.any() else \
+            torch.arange(len(has_gt), device=has_gt.device)
+        all_cls_scores, all_mask_preds = ([p[keep] for p in preds]
+                                          for preds in outs)
+        gt_instances = [self._sem_seg_to_instances(gt_sem_seg[i]) for i in keep]
+        losses = self.loss_by_feat(all_cls_scores, all_mask_preds,
+                                   gt_instances, [dict() for _ in keep])
+        if not has_gt.any():
+            losses = {name: value * 0 for name, value in losses.items()}
+        return losses
 
-    def predict(self, all_cls_scores: List[Tensor],
-                all_mask_preds: List[Tensor]) -> Tensor:
+    def predict(self, outs: HeadOutputs) -> Tensor:
         """Semantic class scores of the last layer (MaskFormer inference).
+
+        Args:
+            outs (tuple): The outputs of :meth:`forward`.
 
         Returns:
             Tensor: ``[N, num_classes, H/4, W/4]``, ``sum_q p_q(c) *
             sigmoid(mask_q)``.
         """
+        all_cls_scores, all_mask_preds = outs
         cls_score = F.softmax(all_cls_scores[-1], dim=-1)[..., :-1]
         return torch.einsum('nqc,nqhw->nchw', cls_score,
                             all_mask_preds[-1].sigmoid())

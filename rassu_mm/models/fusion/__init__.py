@@ -1,8 +1,4 @@
-from .attention import SDPAttention
 from .mmi import MMILayer, MultiModalityIntegration
 from .query_generator import AudioQueryGenerator
 
-__all__ = [
-    'AudioQueryGenerator', 'MMILayer', 'MultiModalityIntegration',
-    'SDPAttention'
-]
+__all__ = ['AudioQueryGenerator', 'MMILayer', 'MultiModalityIntegration']

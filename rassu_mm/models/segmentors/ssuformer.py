@@ -1,72 +1,111 @@
 """SSUFormer: audio-visual sound source segmentation (+ optional captions)."""
-import copy
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+from mmengine.config import ConfigDict
 from mmengine.structures import PixelData
 from torch import Tensor
 
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, OptConfigType, OptSampleList, SampleList
 from mmseg.utils import add_prefix
+from rassu_mm.datasets.metainfo import get_metainfo
+
+# old state-dict prefix -> new prefix (checkpoints from before the pixel
+# decoder became its own stage and the MCM slot was renamed)
+RENAMED_PREFIXES = {
+    'neck.': 'mask_collaboration.',
+    'decode_head.pixel_decoder.': 'pixel_decoder.',
+}
 
 
 @MODELS.register_module()
 class SSUFormer(BaseSegmentor):
     """SSUFormer (RA-SSU, TMM 2026).
 
-    Data flow for ``N = B * T`` frames (``docs/data_contract.md``)::
+    Data flow for ``N = B * T`` frames (``docs/data_contract.md``), each
+    stage called once, in this order::
 
-        frames [N, 3, H, W] -> backbone -> pixel decoder -> multi-scale maps
-        audio [N, 1, 96, 64] -> audio_encoder -> query_generator -> queries
-        coarsest map + queries -> fusion (MMI) -> memory [N, h*w + Nq, C]
-        -> decode_head (Mask2Former decoder on the fused queries) -> masks
-        memory + mask logits -> neck (MCM) -> caption_head -> captions
+        frames [N, 3, H, W] -> backbone -> pixel_decoder
+            -> mask feature [N, C, H/4, W/4] + maps [N, C, h_l, w_l]
+        audio [N, 1, 96, 64] -> audio_encoder -> query_generator
+            -> queries, query_pos [N, Nq, C]
+        maps + queries -> fusion (MMI) -> fused maps, fused queries,
+            memory and memory_pos [N, L, C]
+        -> decode_head (Mask2Former decoder on the fused queries)
+            -> class and mask logits -> class scores [N, K, H/4, W/4]
+        frames + sounding logits + memory -> mask_collaboration (MCM)
+        -> caption_head -> T captions per clip
 
     Without ``caption_head`` the model is pure audio-visual segmentation.
+    Sizes the sub-modules share are filled in here: ``embed_dims``
+    everywhere, the pixel decoder's ``num_outs`` as the number of levels of
+    MMI and the mask decoder, the data preprocessor's ``mean``/``std`` for
+    MCM and the class hierarchy for the caption head.
 
     Args:
         backbone (dict): Visual backbone from any registry (``ResNetV1c``,
             ``mmdet.PyramidVisionTransformerV2``, ``MixVisionTransformer``,
             ...), multi-scale outputs from high to low resolution.
+        pixel_decoder (dict): ``mmdet.MSDeformAttnPixelDecoder`` or
+            :class:`FPNPixelDecoder` with the backbone's ``in_channels``;
+            ``feat_channels`` and ``out_channels`` are filled in.
         audio_encoder (dict): e.g. :class:`VGGish`; must expose
             ``embed_dims``.
         query_generator (dict): e.g. :class:`AudioQueryGenerator`;
             ``in_channels``, ``embed_dims`` and ``num_queries`` are filled in.
         fusion (dict): e.g. :class:`MultiModalityIntegration`;
-            ``embed_dims`` is filled in.
+            ``embed_dims`` is filled in, ``num_levels`` defaults to the
+            pixel decoder's ``num_outs``.
         decode_head (dict): :class:`SSUMaskHead`; ``feat_channels``,
-            ``out_channels`` and ``num_queries`` are filled in.
+            ``out_channels``, ``num_queries`` and
+            ``num_transformer_feat_level`` are filled in.
         embed_dims (int): Token size ``C`` of fusion, decoder and memory.
         num_queries (int): Audio query tokens per frame ``Nq``.
-        neck (dict, optional): Mask collaboration module
-            (``neck(frames, mask_logits, memory, data_samples)``).
-        caption_head (dict, optional): Caption head (``loss`` /
-            ``predict`` on the neck outputs).
+        mask_collaboration (dict, optional): Mask collaboration module
+            (MCM), called as ``(frames, mask_logits, memory, data_samples)``;
+            ``embed_dims``, ``mean`` and ``std`` are filled in.
+        caption_head (dict, optional): Caption head (``loss`` / ``predict``
+            on the MCM outputs plus ``memory_pos``); ``in_channels`` is
+            filled in, and ``classes``, ``super_categories`` and
+            ``dataset_names`` unless it sets them.
+        class_hierarchy (str | dict, optional): The caption head's class
+            hierarchy: a dataset name known to
+            :func:`rassu_mm.datasets.metainfo.get_metainfo` (e.g.
+            ``'f-Music'``) or a dict with ``classes``, ``super_categories``
+            and ``dataset_name``.
         zero_audio (bool): Replace the audio input by zeros (the audio
             ablation). Defaults to False.
         data_preprocessor (dict, optional): :class:`SSUDataPreprocessor`.
     """
 
     def __init__(self,
-                 backbone: dict,
-                 audio_encoder: dict,
-                 query_generator: dict,
-                 fusion: dict,
-                 decode_head: dict,
+                 backbone: ConfigType,
+                 pixel_decoder: ConfigType,
+                 audio_encoder: ConfigType,
+                 query_generator: ConfigType,
+                 fusion: ConfigType,
+                 decode_head: ConfigType,
                  embed_dims: int = 256,
                  num_queries: int = 8,
-                 neck: Optional[dict] = None,
-                 caption_head: Optional[dict] = None,
+                 mask_collaboration: OptConfigType = None,
+                 caption_head: OptConfigType = None,
+                 class_hierarchy: Optional[Union[str, dict]] = None,
                  zero_audio: bool = False,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptConfigType = None) -> None:
         if isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        # mmdet's pixel decoders read nested configs as attributes
+        pixel_decoder = ConfigDict(pixel_decoder)
+        pixel_decoder.update(feat_channels=embed_dims, out_channels=embed_dims)
+        self.pixel_decoder = MODELS.build(pixel_decoder)
+        num_levels = pixel_decoder.get('num_outs', 3)
         self.audio_encoder = MODELS.build(audio_encoder)
         self.query_generator = MODELS.build(
             dict(
@@ -74,17 +113,60 @@ class SSUFormer(BaseSegmentor):
                 in_channels=self.audio_encoder.embed_dims,
                 embed_dims=embed_dims,
                 num_queries=num_queries))
-        self.fusion = MODELS.build(dict(fusion, embed_dims=embed_dims))
+        self.fusion = MODELS.build(
+            {'num_levels': num_levels, **fusion, 'embed_dims': embed_dims})
         self.decode_head = MODELS.build(
             dict(
-                copy.deepcopy(decode_head),
+                decode_head,
                 feat_channels=embed_dims,
                 out_channels=embed_dims,
-                num_queries=num_queries))
-        self.neck = MODELS.build(neck) if neck is not None else None
-        self.caption_head = MODELS.build(caption_head) \
-            if caption_head is not None else None
+                num_queries=num_queries,
+                num_transformer_feat_level=num_levels))
+        self.mask_collaboration = None
+        if mask_collaboration is not None:
+            mean, std = self.data_preprocessor.rgb_mean_std
+            self.mask_collaboration = MODELS.build(
+                dict(
+                    mask_collaboration,
+                    embed_dims=embed_dims,
+                    mean=mean,
+                    std=std))
+        self.caption_head = None
+        if caption_head is not None:
+            self.caption_head = MODELS.build(
+                {
+                    **self._hierarchy_args(class_hierarchy),
+                    **caption_head, 'in_channels': embed_dims
+                })
         self.zero_audio = zero_audio
+        self._register_load_state_dict_pre_hook(
+            self._rename_old_keys, with_module=True)
+
+    @staticmethod
+    def _hierarchy_args(class_hierarchy: Optional[Union[str, dict]]) -> dict:
+        """Caption head arguments of a class hierarchy (see ``__init__``)."""
+        if class_hierarchy is None:
+            return dict()
+        meta = get_metainfo(class_hierarchy) if isinstance(
+            class_hierarchy, str) else class_hierarchy
+        return dict(
+            classes=list(meta['classes']),
+            super_categories={
+                k: list(v)
+                for k, v in meta['super_categories'].items()
+            },
+            dataset_names=[meta['dataset_name']])
+
+    @staticmethod
+    def _rename_old_keys(module: 'SSUFormer', state_dict: dict, prefix: str,
+                         *args) -> None:
+        """Load-state-dict pre-hook: rename the keys of old checkpoints
+        (``RENAMED_PREFIXES``) in place."""
+        for key in list(state_dict):
+            for old, new in RENAMED_PREFIXES.items():
+                if key.startswith(prefix + old):
+                    state_dict[prefix + new + key[len(prefix + old):]] = \
+                        state_dict.pop(key)
 
     @property
     def with_caption(self) -> bool:
@@ -101,74 +183,67 @@ class SSUFormer(BaseSegmentor):
             audio = torch.zeros_like(audio)
         return self.audio_encoder(audio)
 
-    def fuse(self, frames: Tensor, audio: Tensor) -> dict:
-        """Build the fused audio-visual memory and the mask decoder inputs.
-
-        The coarsest pixel-decoder map ``[N, C, h, w]`` and the audio query
-        tokens ``[N, Nq, C]`` go through MMI. The fused visual tokens
-        replace that map for the transformer decoder and, upsampled, gate
-        the mask feature; the fused query tokens drive the decoder.
+    def fuse(self, inputs: dict, num_frames: int) -> dict:
+        """Backbone, pixel decoder, audio queries and MMI.
 
         Args:
-            frames (Tensor): ``[N, 3, H, W]`` preprocessed frames.
-            audio (Tensor): ``[N, 1, 96, 64]`` log-mel windows.
+            inputs (dict): ``frames`` ``[N, 3, H, W]`` and ``audio``
+                ``[N, 1, 96, 64]``, preprocessed.
+            num_frames (int): Frames per clip ``T``.
 
         Returns:
-            dict: ``memory`` ``[N, h*w + Nq, C]`` (fused visual tokens, then
-            fused query tokens), ``mask_features`` ``[N, C, H/4, W/4]``,
-            ``multi_scale_feats`` (low to high resolution), ``queries`` and
-            ``query_pos`` ``[N, Nq, C]``.
+            dict: The fusion outputs (:class:`MultiModalityIntegration`):
+            ``mask_features``, ``feats``, ``queries``, ``query_pos`` for the
+            mask decoder, ``memory`` and ``memory_pos`` ``[N, L, C]`` for
+            the caption branch.
         """
-        feats = self.extract_feat(frames)
-        mask_features, multi_scale = self.decode_head.pixel_decoder(feats)
-        queries, query_pos = self.query_generator(self.encode_audio(audio))
-        video, queries = self.fusion(multi_scale[0], queries, query_pos)
-        video_map = video.transpose(1, 2).reshape(multi_scale[0].shape)
-        gate = F.interpolate(
-            video_map,
-            size=mask_features.shape[-2:],
-            mode='bilinear',
-            align_corners=False).sigmoid()
-        return dict(
-            memory=torch.cat([video, queries], dim=1),
-            mask_features=mask_features + mask_features * gate,
-            multi_scale_feats=[video_map] + list(multi_scale[1:]),
-            queries=queries,
-            query_pos=query_pos)
+        mask_features, feats = self.pixel_decoder(
+            self.extract_feat(inputs['frames']))
+        queries, query_pos = self.query_generator(
+            self.encode_audio(inputs['audio']))
+        return self.fusion(mask_features, feats, queries, query_pos,
+                           num_frames)
 
-    def decode(self, inputs: dict) -> Tuple[dict, List[Tensor], List[Tensor]]:
-        """Fuse and run the mask decoder.
+    def decode(self, inputs: dict,
+               data_samples: OptSampleList = None) -> Tuple[dict, tuple]:
+        """Fuse and run the mask decoder once.
 
         Returns:
-            tuple: the :meth:`fuse` dict, then the decoder's class logits
-            and mask logits of every layer (see ``SSUMaskHead.forward``).
+            tuple: the :meth:`fuse` dict and the decoder's outputs (class
+            logits and mask logits of every layer, ``SSUMaskHead.forward``).
         """
-        fused = self.fuse(inputs['frames'], inputs['audio'])
-        all_cls_scores, all_mask_preds = self.decode_head(
-            fused['mask_features'], fused['multi_scale_feats'],
-            fused['queries'], fused['query_pos'])
-        return fused, all_cls_scores, all_mask_preds
+        num_frames = len(inputs['frames'])
+        if data_samples:
+            num_frames //= len(data_samples)
+        fused = self.fuse(inputs, num_frames)
+        return fused, self.decode_head(fused)
 
-    def caption_inputs(self, frames: Tensor, mask_logits: Tensor,
-                       memory: Tensor, data_samples: list) -> dict:
+    def caption_inputs(self, frames: Tensor, fused: dict, seg_scores: Tensor,
+                       data_samples: OptSampleList) -> dict:
         """Inputs of the caption head (``docs/data_contract.md``).
 
         Args:
             frames (Tensor): ``[N, 3, H, W]`` preprocessed frames.
-            mask_logits (Tensor): ``[N, h, w]`` "sounding" logits.
-            memory (Tensor): ``[N, L, C]`` fused memory.
-            data_samples (list[SSUDataSample]): The ``B`` clips.
+            fused (dict): The :meth:`fuse` outputs.
+            seg_scores (Tensor): ``[N, K, h, w]`` class scores.
+            data_samples (list[SSUDataSample], optional): The ``B`` clips.
 
         Returns:
-            dict: ``memory`` ``[N, L, C]`` and ``region_embeds``
-            (``[N, D]`` or None).
+            dict: the mask collaboration outputs (``memory`` ``[N, L, C]``,
+            ``region_embeds`` ``[N, D]`` or None, ...) plus ``memory_pos``
+            ``[N, L, C]``.
         """
-        if self.with_neck:
-            # the neck detaches the mask on its memory path itself
-            return self.neck(frames, mask_logits, memory, data_samples)
-        return dict(memory=memory, region_embeds=None)
+        memory = fused['memory']
+        if self.mask_collaboration is None:
+            outs = dict(memory=memory, region_embeds=None)
+        else:
+            # MCM detaches the mask on its memory path itself
+            mask_logits = self.decode_head.scores_to_logits(seg_scores)
+            outs = self.mask_collaboration(frames, mask_logits, memory,
+                                           data_samples)
+        return dict(outs, memory_pos=fused['memory_pos'])
 
-    def loss(self, inputs: dict, data_samples: list) -> dict:
+    def loss(self, inputs: dict, data_samples: SampleList) -> dict:
         """Mask losses (``decode.*``) and, with a caption branch, caption
         losses.
 
@@ -178,22 +253,18 @@ class SSUFormer(BaseSegmentor):
             data_samples (list[SSUDataSample]): ``B`` clips whose
                 ``gt_sem_seg`` is ``[T, H, W]``.
         """
-        fused, all_cls_scores, all_mask_preds = self.decode(inputs)
-        gt_sem_seg = torch.cat([s.gt_sem_seg.data for s in data_samples])
+        fused, head_outs = self.decode(inputs, data_samples)
         losses = add_prefix(
-            self.decode_head.loss(all_cls_scores, all_mask_preds, gt_sem_seg),
-            'decode')
+            self.decode_head.loss(head_outs, data_samples), 'decode')
         if self.with_caption:
-            mask_logits = self.decode_head.scores_to_logits(
-                self.decode_head.predict(all_cls_scores, all_mask_preds))
+            seg_scores = self.decode_head.predict(head_outs)
             losses.update(
                 self.caption_head.loss(
-                    self.caption_inputs(inputs['frames'], mask_logits,
-                                        fused['memory'], data_samples),
-                    data_samples))
+                    self.caption_inputs(inputs['frames'], fused, seg_scores,
+                                        data_samples), data_samples))
         return losses
 
-    def predict(self, inputs: dict, data_samples: list) -> list:
+    def predict(self, inputs: dict, data_samples: SampleList) -> SampleList:
         """Per-frame masks (and captions) at the original frame size.
 
         Returns:
@@ -201,39 +272,36 @@ class SSUFormer(BaseSegmentor):
             ``[T, H0, W0]`` float, ``pred_sem_seg`` ``[T, H0, W0]`` long
             and, with a caption branch, ``pred_captions`` (``T`` strings).
         """
-        fused, all_cls_scores, all_mask_preds = self.decode(inputs)
-        seg_scores = self.decode_head.predict(all_cls_scores, all_mask_preds)
+        fused, head_outs = self.decode(inputs, data_samples)
+        seg_scores = self.decode_head.predict(head_outs)
         if self.with_caption:
-            mask_logits = self.decode_head.scores_to_logits(seg_scores)
             captions = self.caption_head.predict(
-                self.caption_inputs(inputs['frames'], mask_logits,
-                                    fused['memory'], data_samples),
-                data_samples)
+                self.caption_inputs(inputs['frames'], fused, seg_scores,
+                                    data_samples), data_samples)
             for sample, clip_captions in zip(data_samples, captions):
                 sample.pred_captions = clip_captions
         return self.postprocess_result(seg_scores, data_samples)
 
     def _forward(self,
                  inputs: dict,
-                 data_samples: Optional[list] = None,
+                 data_samples: OptSampleList = None,
                  caption_length: int = 0) -> Tuple[Tensor, ...]:
         """Tensor mode (FLOPs counting, export).
 
         By default (``caption_length=0``) only the segmentation path runs,
         so the outputs are plain tensors of fixed shape. With
-        ``caption_length > 0`` the caption branch runs too: the neck (MCM)
-        on the predicted masks and one teacher-forced pass of the caption
-        decoder over ``caption_length`` positions (BOS, then PAD), which
-        costs as much as generating ``caption_length`` tokens with the
-        key/value cache. The prompts come from the caption head's
-        classifier, as in :meth:`predict`.
+        ``caption_length > 0`` the caption branch runs too: MCM on the
+        predicted masks and one teacher-forced pass of the caption decoder
+        over ``caption_length`` positions (BOS, then PAD), which costs as
+        much as generating ``caption_length`` tokens with the key/value
+        cache. The prompts come from the caption head's classifier, as in
+        :meth:`predict`.
 
         Args:
             inputs (dict): ``frames`` ``[N, 3, H, W]`` and ``audio``
                 ``[N, 1, 96, 64]``, preprocessed.
             data_samples (list[SSUDataSample], optional): the ``B`` clips
-                (only used by the caption branch, which needs ``B``; without
-                them the ``N`` frames are taken as one clip).
+                (without them the ``N`` frames are taken as one clip).
             caption_length (int): decoder positions of the caption pass
                 (0: no caption branch). Defaults to 0.
 
@@ -242,33 +310,23 @@ class SSUFormer(BaseSegmentor):
             memory ``[N, L, C]`` and, with ``caption_length > 0``, the
             caption logits ``[N, caption_length, V]``.
         """
-        fused, all_cls_scores, all_mask_preds = self.decode(inputs)
-        seg_scores = self.decode_head.predict(all_cls_scores, all_mask_preds)
+        fused, head_outs = self.decode(inputs, data_samples)
+        seg_scores = self.decode_head.predict(head_outs)
         outs = (seg_scores, fused['memory'])
         if caption_length > 0:
             if not self.with_caption:
                 raise ValueError('caption_length > 0 needs a caption_head')
-            outs += (self._forward_caption(inputs['frames'], seg_scores,
-                                           fused['memory'], data_samples,
-                                           caption_length), )
+            caption_inputs = self.caption_inputs(inputs['frames'], fused,
+                                                 seg_scores, data_samples)
+            tok = self.caption_head.tokenizer
+            input_ids = torch.full((len(seg_scores), caption_length),
+                                   tok.pad_id,
+                                   dtype=torch.long,
+                                   device=seg_scores.device)
+            input_ids[:, 0] = tok.bos_id
+            outs += (self.caption_head.forward_teacher_forced(
+                caption_inputs, input_ids, data_samples), )
         return outs
-
-    def _forward_caption(self, frames: Tensor, seg_scores: Tensor,
-                         memory: Tensor, data_samples: Optional[list],
-                         caption_length: int) -> Tensor:
-        """Caption branch in tensor mode: neck + one teacher-forced decoder
-        pass. Returns the caption logits ``[N, caption_length, V]``."""
-        mask_logits = self.decode_head.scores_to_logits(seg_scores)
-        neck_outs = self.caption_inputs(frames, mask_logits, memory,
-                                        data_samples)
-        tok = self.caption_head.tokenizer
-        input_ids = torch.full((len(memory), caption_length),
-                               tok.pad_id,
-                               dtype=torch.long,
-                               device=memory.device)
-        input_ids[:, 0] = tok.bos_id
-        return self.caption_head.forward_teacher_forced(
-            neck_outs, input_ids, data_samples)
 
     def encode_decode(self, inputs: dict, batch_data_samples: list) -> Tensor:
         """Class scores ``[N, K, H, W]`` at the (padded) input size."""

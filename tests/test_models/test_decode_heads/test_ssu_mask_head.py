@@ -1,36 +1,22 @@
-"""Components of the segmentation path: preprocessor, audio encoders (and
-the torchvggish converter), query generator, MMI, pixel decoders, mask head.
-"""
-import os.path as osp
-import subprocess
-import sys
-
+"""Pixel decoders and SSUMaskHead: decoder outputs, targets from label maps,
+losses, frames without ground truth, MaskFormer inference."""
 import pytest
 import torch
-import torch.nn as nn
+from mmengine.config import ConfigDict
 from mmengine.structures import PixelData
 
 from mmseg.registry import MODELS
-from rassu_mm.models import (AudioCNN, AudioQueryGenerator, FPNPixelDecoder,
-                             MultiModalityIntegration, SSUDataPreprocessor,
-                             SSUMaskHead, VGGish)
+from rassu_mm.models import FPNPixelDecoder, SSUMaskHead
 from rassu_mm.structures import SSUDataSample
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-
-def tiny_head(num_classes=2, pixel_decoder=None, num_levels=2):
+def tiny_head(num_classes=2, num_levels=2):
     return SSUMaskHead(
-        in_channels=[8, 16, 32],
         feat_channels=32,
         out_channels=32,
         num_classes=num_classes,
         num_queries=4,
         num_transformer_feat_level=num_levels,
-        pixel_decoder=pixel_decoder or dict(
-            type='FPNPixelDecoder',
-            num_outs=num_levels,
-            norm_cfg=dict(type='GN', num_groups=8)),
         transformer_decoder=dict(
             num_layers=2,
             layer_cfg=dict(
@@ -63,7 +49,34 @@ def backbone_feats(num=3, size=32):
     ]
 
 
-class TestMaskHead:
+def head_inputs(num=3, num_levels=2, size=32, requires_grad=False):
+    """What the fusion hands the head: mask feature [N, 32, size/4,
+    size/4], maps low to high resolution, queries and positions."""
+    gen = torch.Generator().manual_seed(1)
+    sizes = [size // 16, size // 8, size // 4][-num_levels - 1:-1]
+    x = dict(
+        mask_features=torch.randn(num, 32, size // 4, size // 4,
+                                  generator=gen),
+        feats=[torch.randn(num, 32, s, s, generator=gen) for s in sizes],
+        queries=torch.randn(num, 4, 32, generator=gen),
+        query_pos=torch.randn(num, 4, 32, generator=gen))
+    if requires_grad:
+        x['queries'].requires_grad_(True)
+    return x
+
+
+def samples_of(gt_frames, clips=1):
+    """``clips`` SSUDataSamples splitting the label maps ``[N, H, W]``."""
+    num = len(gt_frames) // clips
+    samples = []
+    for b in range(clips):
+        sample = SSUDataSample()
+        sample.gt_sem_seg = PixelData(data=gt_frames[b * num:(b + 1) * num])
+        samples.append(sample)
+    return samples
+
+
+class TestPixelDecoders:
 
     def test_fpn_pixel_decoder(self):
         dec = FPNPixelDecoder([8, 16, 32],
@@ -75,27 +88,67 @@ class TestMaskHead:
         assert mask_feat.shape == (3, 12, 8, 8)
         assert [o.shape[-1] for o in outs] == [2, 4]  # low to high
 
+    def test_deformable_pixel_decoder_runs_on_cpu(self):
+        # the segmentor builds it like this (nested configs as attributes)
+        dec = MODELS.build(
+            ConfigDict(
+                type='mmdet.MSDeformAttnPixelDecoder',
+                in_channels=[8, 16, 32],
+                feat_channels=32,
+                out_channels=32,
+                strides=[4, 8, 16],
+                num_outs=3,
+                norm_cfg=dict(type='GN', num_groups=8),
+                encoder=dict(
+                    num_layers=1,
+                    layer_cfg=dict(
+                        self_attn_cfg=dict(
+                            embed_dims=32,
+                            num_heads=4,
+                            num_levels=3,
+                            num_points=2,
+                            batch_first=True),
+                        ffn_cfg=dict(embed_dims=32,
+                                     feedforward_channels=64))),
+                positional_encoding=dict(num_feats=16, normalize=True)))
+        dec.init_weights()
+        mask_feat, multi_scale = dec(backbone_feats(num=2, size=64))
+        assert mask_feat.shape == (2, 32, 16, 16)
+        assert [f.shape[-1] for f in multi_scale] == [4, 8, 16]
+        head = tiny_head(num_levels=3)
+        x = dict(
+            mask_features=mask_feat,
+            feats=multi_scale,
+            queries=torch.randn(2, 4, 32),
+            query_pos=torch.randn(2, 4, 32))
+        loss = sum(
+            head.loss(head(x), samples_of(torch.randint(
+                0, 2, (2, 64, 64)))).values())
+        loss.backward()
+        assert all(p.grad is not None for p in dec.parameters())
+
+
+class TestMaskHead:
+
     @pytest.mark.parametrize('num_classes', [2, 4])
     def test_loss_and_predict(self, num_classes):
         torch.manual_seed(0)
         head = tiny_head(num_classes)
-        mask_feat, multi_scale = head.pixel_decoder(backbone_feats())
-        queries, pos = torch.randn(3, 4, 32), torch.randn(3, 4, 32)
-        cls_scores, mask_preds = head(mask_feat, multi_scale, queries, pos)
+        outs = head(head_inputs())
+        cls_scores, mask_preds = outs
         assert len(cls_scores) == len(mask_preds) == 3
         assert cls_scores[-1].shape == (3, 4, num_classes + 1)
         assert mask_preds[-1].shape == (3, 4, 8, 8)
 
         gt = torch.randint(0, num_classes, (3, 32, 32))
-        gt[0] = 255  # a fully ignored frame has no targets
         gt[1, :16] = 0  # frame 1 has background
-        losses = head.loss(cls_scores, mask_preds, gt)
+        losses = head.loss(outs, samples_of(gt))
         assert {
             'loss_cls', 'loss_mask', 'loss_dice', 'd0.loss_cls', 'd1.loss_dice'
         } <= set(losses)
         assert all(torch.isfinite(v) for v in losses.values())
 
-        scores = head.predict(cls_scores, mask_preds)
+        scores = head.predict(outs)
         assert scores.shape == (3, num_classes, 8, 8)
         logits = SSUMaskHead.scores_to_logits(scores)
         assert logits.shape == (3, 8, 8)
@@ -110,34 +163,41 @@ class TestMaskHead:
         assert inst.masks.tolist() == [[[1, 0, 0], [0, 0, 1]],
                                        [[0, 1, 0], [1, 1, 0]]]
 
-    def test_deformable_pixel_decoder_runs_on_cpu(self):
-        head = tiny_head(
-            num_levels=3,
-            pixel_decoder=dict(
-                type='mmdet.MSDeformAttnPixelDecoder',
-                strides=[4, 8, 16],
-                num_outs=3,
-                norm_cfg=dict(type='GN', num_groups=8),
-                encoder=dict(
-                    num_layers=1,
-                    layer_cfg=dict(
-                        self_attn_cfg=dict(
-                            embed_dims=32,
-                            num_heads=4,
-                            num_levels=3,
-                            num_points=2,
-                            batch_first=True),
-                        ffn_cfg=dict(embed_dims=32, feedforward_channels=64))),
-                positional_encoding=dict(num_feats=16, normalize=True)))
-        head.init_weights()
-        mask_feat, multi_scale = head.pixel_decoder(
-            backbone_feats(num=2, size=64))
-        assert mask_feat.shape == (2, 32, 16, 16)
-        assert [f.shape[-1] for f in multi_scale] == [4, 8, 16]
-        cls_scores, mask_preds = head(mask_feat, multi_scale,
-                                      torch.randn(2, 4, 32),
-                                      torch.randn(2, 4, 32))
-        loss = sum(
-            head.loss(cls_scores, mask_preds,
-                      torch.randint(0, 2, (2, 64, 64))).values())
-        loss.backward()
+    def test_frame_without_ground_truth_is_left_out(self):
+        """A frame whose label map is all ignore_index gets no gradient
+        from any layer's loss, and the losses equal those of the batch
+        without that frame (same random point sampling: the seed is reset
+        before each loss)."""
+        head = tiny_head()
+        x = head_inputs(num=4, requires_grad=True)
+        outs = head(x)
+        gt = torch.randint(0, 2, (4, 32, 32),
+                           generator=torch.Generator().manual_seed(2))
+        gt[1] = 255
+        torch.manual_seed(0)
+        losses = head.loss(outs, samples_of(gt, clips=2))
+        sum(losses.values()).backward()
+        grad = x['queries'].grad
+        torch.testing.assert_close(
+            grad[1], torch.zeros_like(grad[1]), rtol=0, atol=0)
+        assert grad[[0, 2, 3]].abs().amax(dim=(1, 2)).min() > 0
+
+        keep = [0, 2, 3]
+        kept_outs = tuple([p[keep] for p in preds] for preds in outs)
+        torch.manual_seed(0)
+        expected = head.loss(kept_outs, samples_of(gt[keep]))
+        assert set(losses) == set(expected)
+        for name in expected:
+            torch.testing.assert_close(
+                losses[name], expected[name], rtol=1e-5, atol=1e-6)
+
+    def test_no_ground_truth_at_all_gives_zero_losses(self):
+        head = tiny_head()
+        x = head_inputs(num=2, requires_grad=True)
+        losses = head.loss(head(x), samples_of(torch.full((2, 32, 32), 255)))
+        assert 'loss_dice' in losses and 'd0.loss_cls' in losses
+        for value in losses.values():
+            torch.testing.assert_close(value, torch.zeros_like(value))
+        sum(losses.values()).backward()  # the graph stays whole
+        torch.testing.assert_close(x['queries'].grad,
+                                   torch.zeros_like(x['queries']))
