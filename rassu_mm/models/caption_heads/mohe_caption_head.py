@@ -73,7 +73,12 @@ class MoHECaptionHead(BaseModule):
         loss_caption (dict): token loss config.
         loss_cls (dict): multi-label classifier loss config.
         loss_balance_weight (float): weight of the load-balancing loss.
-        loss_rcc (dict, optional): region-caption consistency loss config.
+        loss_clip (dict, optional): the paper's CLIP consistency loss
+            (e.g. ``dict(type='CLIPConsistencyLoss')``) on
+            ``region_embeds``.
+        loss_rcc (dict, optional): the region-caption consistency (RCC)
+            loss (``dict(type='RegionCaptionConsistencyLoss')``) on
+            ``region_embeds``.
         init_cfg (dict, optional): initialisation config.
     """
 
@@ -100,6 +105,7 @@ class MoHECaptionHead(BaseModule):
                      type='mmdet.CrossEntropyLoss', use_sigmoid=True,
                      loss_weight=0.5),
                  loss_balance_weight: float = 0.01,
+                 loss_clip: OptConfigType = None,
                  loss_rcc: OptConfigType = None,
                  init_cfg: OptConfigType = None):
         super().__init__(init_cfg=init_cfg)
@@ -133,6 +139,7 @@ class MoHECaptionHead(BaseModule):
             dropout=dropout)
         self.loss_caption = MODELS.build(loss_caption)
         self.loss_cls = MODELS.build(loss_cls)
+        self.loss_clip = MODELS.build(loss_clip) if loss_clip else None
         self.loss_rcc = MODELS.build(loss_rcc) if loss_rcc else None
 
     def loss(self, inputs: Dict[str, Optional[Tensor]],
@@ -198,10 +205,9 @@ class MoHECaptionHead(BaseModule):
         if self.num_experts > 1:
             losses['loss_balance'] = (
                 self.loss_balance_weight * aux['loss_balance'])
-        region_embeds = inputs.get('region_embeds')
-        if self.loss_rcc is not None and region_embeds is not None:
-            losses[self.loss_rcc.loss_name] = self.loss_rcc(
-                region_embeds[idx], texts)
+        for loss in self._region_losses(inputs):
+            losses[loss.loss_name] = loss(inputs['region_embeds'][idx],
+                                          texts)
         return losses
 
     @torch.no_grad()
@@ -311,7 +317,16 @@ class MoHECaptionHead(BaseModule):
         losses = {self.loss_caption.loss_name: zero}
         if self.num_experts > 1:
             losses['loss_balance'] = zero
-        if self.loss_rcc is not None and inputs.get(
-                'region_embeds') is not None:
-            losses[self.loss_rcc.loss_name] = zero
+        for loss in self._region_losses(inputs):
+            losses[loss.loss_name] = zero
         return losses
+
+    def _region_losses(self, inputs: Dict[str, Optional[Tensor]]) -> list:
+        """The configured region losses (none without
+        ``region_embeds``)."""
+        if inputs.get('region_embeds') is None:
+            return []
+        return [
+            loss for loss in (self.loss_clip, self.loss_rcc)
+            if loss is not None
+        ]

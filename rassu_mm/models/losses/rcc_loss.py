@@ -1,97 +1,68 @@
-"""Region-caption consistency (RCC) loss with a frozen CLIP text tower."""
-from typing import Optional, Sequence
+"""Region-caption consistency (RCC) loss: our reading of the paper's RCC."""
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch import Tensor
-from transformers import CLIPTextConfig, CLIPTextModelWithProjection
 
-from ..clip_utils import build_hf_model
-from ..tokenization import load_tokenizer
+from .clip_text_loss import CLIPTextLoss
 
 
 @MODELS.register_module()
-class RegionCaptionConsistencyLoss(BaseModule):
-    """Distance between CLIP region and caption embeddings.
+class RegionCaptionConsistencyLoss(CLIPTextLoss):
+    """Contrastive consistency of regions and captions within a batch.
 
-    ``loss = mean_i d(r_i, t_i)`` over the frames with a caption, where
-    ``r_i`` is the CLIP image embedding of frame ``i``'s predicted sounding
-    region (from the MCM neck) and ``t_i = CLIP_text(caption_i)`` from a
-    frozen ``transformers`` ``CLIPTextModelWithProjection``. With
-    ``normalize`` both are L2-normalised first; ``d`` is the Euclidean
-    distance ``||r - t||_2`` (``'l2'``, the paper's formula) or
-    ``1 - cos(r, t)`` (``'cosine'``).
+    The paper names an "RCC" loss without defining it, next to (and
+    separate from) the CLIP consistency loss (:class:`CLIPConsistencyLoss`).
+    We read it as region-caption consistency *relative to the other
+    captions*: a symmetric InfoNCE loss between the L2-normalised CLIP
+    image embeddings ``r_i`` of the masked frames (MCM's ``region_embeds``)
+    and the CLIP text embeddings ``t_j`` of the captions of the batch::
+
+        s_ij = r_i . t_j / temperature
+        loss = (mean_i -log sum_{j in P(i)} softmax_j(s_i.)
+                + mean_j -log sum_{i in P(j)} softmax_i(s_.j)) / 2
+
+    where ``P(i)`` are the frames whose caption is identical to frame
+    ``i``'s (repeated captions are not negatives of each other). With
+    frozen CLIP towers only the masks (through MCM's straight-through mask)
+    move: a mask must select the region its own caption describes rather
+    than the regions of the other captions. Unlike the absolute distance of
+    the CLIP consistency loss, this is unaffected by the constant offset
+    between CLIP's image and text embeddings (the modality gap). A batch
+    with a single distinct caption gives zero.
 
     Args:
-        clip (dict, optional): ``CLIPTextConfig`` keyword arguments for a
-            randomly initialised text tower (tests, tiny models).
-        pretrained (str, optional): local folder or hub name of a CLIP
-            checkpoint, e.g. ``'openai/clip-vit-base-patch16'``. Exactly one
-            of ``clip`` and ``pretrained``.
-        tokenizer (str, optional): tokenizer folder of the text tower;
-            defaults to ``pretrained``. Text is encoded with the tokenizer's
-            special tokens (CLIP pools the EOS position).
-        distance (str): ``'l2'`` or ``'cosine'``.
-        normalize (bool): L2-normalise both embeddings.
-        loss_weight (float): multiplier of the loss.
+        temperature (float): softmax temperature (CLIP's trained logit
+            scale 100 is ``0.01``).
         loss_name (str): key of the loss in the loss dict.
+        **kwargs: :class:`CLIPTextLoss` arguments (``clip``,
+            ``pretrained``, ``tokenizer``, ``normalize``, ``loss_weight``).
     """
 
     def __init__(self,
-                 clip: Optional[dict] = None,
-                 pretrained: Optional[str] = None,
-                 tokenizer: Optional[str] = None,
-                 distance: str = 'l2',
-                 normalize: bool = True,
-                 loss_weight: float = 1.0,
-                 loss_name: str = 'loss_rcc'):
-        super().__init__()
-        if distance not in ('l2', 'cosine'):
-            raise ValueError(f"distance must be 'l2' or 'cosine', "
-                             f'got {distance!r}')
-        self.text_model = build_hf_model(CLIPTextModelWithProjection,
-                                         CLIPTextConfig, clip, pretrained)
-        self.tokenizer = load_tokenizer(tokenizer or pretrained)
-        self.distance = distance
-        self.normalize = normalize
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
+                 temperature: float = 0.01,
+                 loss_name: str = 'loss_rcc',
+                 **kwargs):
+        super().__init__(loss_name=loss_name, **kwargs)
+        self.temperature = temperature
 
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
+    def loss_by_embeds(self, region: Tensor, text: Tensor,
+                       captions: Sequence[str]) -> Tensor:
+        """Symmetric multi-positive InfoNCE of regions ``[M, D]`` and
+        captions ``[M, D]``."""
+        index = {c: i for i, c in enumerate(dict.fromkeys(captions))}
+        ids = torch.tensor([index[c] for c in captions],
+                           device=region.device)
+        positive = ids[:, None] == ids[None]
+        logits = region @ text.t() / self.temperature
+        return (_multi_positive_nll(logits, positive) +
+                _multi_positive_nll(logits.t(), positive.t())) / 2
 
-    def train(self, mode: bool = True) -> 'RegionCaptionConsistencyLoss':
-        """Keep the frozen text tower in eval mode."""
-        super().train(mode)
-        self.text_model.eval()
-        return self
 
-    @torch.no_grad()
-    def encode_text(self, captions: Sequence[str]) -> Tensor:
-        """CLIP text embeddings ``[N, D]`` of ``N`` captions."""
-        device = self.text_model.text_projection.weight.device
-        inputs = self.tokenizer(
-            list(captions), padding=True, truncation=True,
-            max_length=self.text_model.config.max_position_embeddings,
-            return_tensors='pt').to(device)
-        return self.text_model(
-            input_ids=inputs['input_ids'],
-            attention_mask=inputs['attention_mask']).text_embeds
-
-    def forward(self, region_embeds: Tensor,
-                captions: Sequence[str]) -> Tensor:
-        """Args: region_embeds ``[N, D]``, ``N`` captions. Returns a
-        scalar."""
-        text = self.encode_text(captions).to(region_embeds.dtype)
-        region = region_embeds
-        if self.normalize:
-            region, text = F.normalize(region, dim=-1), F.normalize(
-                text, dim=-1)
-        if self.distance == 'l2':
-            dist = (region - text).norm(dim=-1)
-        else:
-            dist = 1 - F.cosine_similarity(region, text, dim=-1)
-        return self.loss_weight * dist.mean()
+def _multi_positive_nll(logits: Tensor, positive: Tensor) -> Tensor:
+    """``mean_i -log sum_{j: positive[i, j]} softmax(logits[i])_j``."""
+    log_probs = F.log_softmax(logits.float(), dim=-1)
+    return -torch.logsumexp(
+        log_probs.masked_fill(~positive, float('-inf')), dim=-1).mean()

@@ -1,9 +1,14 @@
+import os.path as osp
+
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
 from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+from mmseg.registry import MODELS
 
 from rassu_mm.models.clip_utils import CLIP_MEAN, CLIP_STD
 from rassu_mm.models.necks import MaskCollaborationModule
@@ -15,6 +20,8 @@ TINY_CLIP = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
 MEAN = (123.675, 116.28, 103.53)
 STD = (58.395, 57.12, 57.375)
 B, T, H, W, L, C = 2, 2, 40, 48, 5, 24
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
 
 
 @pytest.fixture
@@ -66,7 +73,7 @@ def test_shapes_and_frozen_clip(inputs, mode):
 
 def test_full_mask_pools_all_patches(inputs):
     frames, _, memory = inputs
-    neck = _neck().eval()
+    neck = _neck(mode='pool').eval()
     full = torch.full((B * T, 10, 12), 30.)
     out = neck(frames, full, memory)
     clip = neck.clip
@@ -84,14 +91,77 @@ def test_masked_image_mode_full_mask_is_clip_embedding(inputs):
     frames, _, memory = inputs
     neck = _neck(mode='masked_image').eval()
     out = neck(frames, torch.full((B * T, 10, 12), 30.), memory)
-    ref = neck.clip(pixel_values=_clip_images(frames)).image_embeds
-    torch.testing.assert_close(out['region_embeds'], ref, atol=1e-5,
-                               rtol=1e-4)
+    ref = neck.clip(pixel_values=_clip_images(frames))
+    torch.testing.assert_close(out['region_embeds'], ref.image_embeds,
+                               atol=1e-5, rtol=1e-4)
+    cls_token = neck.clip.vision_model.post_layernorm(
+        ref.last_hidden_state[:, 0])
+    torch.testing.assert_close(out['memory'],
+                               memory + neck.proj(cls_token)[:, None],
+                               atol=1e-5, rtol=1e-4)
+
+
+def _paper_neck():
+    """The paper config's MCM with a tiny random CLIP."""
+    model = Config.fromfile(
+        osp.join(REPO,
+                 'configs/_base_/models/ssuformer_pvtv2_b5_caption.py')).model
+    cfg = dict(model.mask_collaboration, clip=TINY_CLIP, pretrained=None,
+               embed_dims=C, mean=model.data_preprocessor.mean,
+               std=model.data_preprocessor.std)
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('train', [False, True])
+def test_paper_mcm_ignores_pixels_outside_a_confident_mask(inputs, train):
+    """Non-sounding pixels are replaced before resizing and patch
+    embedding, so they cannot reach CLIP."""
+    frames, _, memory = inputs
+    neck = _paper_neck().train(train)
+    assert neck.mode == 'masked_image'
+    logits = torch.full((B * T, 10, 12), 30.)
+    logits[..., :6] = -30.  # the left half of every frame is silent
+    logits.requires_grad_(train)
+    out = neck(frames, logits, memory)
+    changed = frames.clone()
+    changed[..., :W // 3] = torch.randn(B * T, 3, H, W // 3) * 5
+    out_changed = neck(changed, logits, memory)
+    assert torch.equal(out['region_embeds'], out_changed['region_embeds'])
+    assert torch.equal(out['memory'], out_changed['memory'])
+    # the same change inside the mask reaches both outputs
+    inside = frames.clone()
+    inside[..., -W // 3:] = changed[..., :W // 3]
+    out_inside = neck(inside, logits, memory)
+    assert (out_inside['region_embeds'] - out['region_embeds']).abs().max() \
+        > 1e-4
+    assert (out_inside['memory'] - out['memory']).abs().max() > 1e-4
+
+
+def test_masked_image_runs_clip_once_per_frame(inputs):
+    """One CLIP pass serves the memory and the region embedding, also
+    when the region embedding carries the mask gradient."""
+    frames, logits, memory = inputs
+    neck = _neck(mode='masked_image').train()
+    calls = []
+    neck.clip.vision_model.register_forward_hook(
+        lambda module, args, out: calls.append(len(out.last_hidden_state)))
+    logits.requires_grad_(True)
+    out = neck(frames, logits, memory)
+    assert calls == [B * T]
+    out['region_embeds'].sum().backward()
+    assert logits.grad.abs().sum() > 0
+    assert calls == [B * T]
+
+
+def test_masked_image_needs_a_frozen_clip():
+    with pytest.raises(ValueError, match='frozen'):
+        _neck(mode='masked_image', frozen=False)
 
 
 def test_mask_selects_region(inputs):
     frames, _, memory = inputs
-    neck = _neck().eval()
+    neck = _neck(mode='pool').eval()
     left = torch.full((B * T, 10, 12), -30.)
     left[..., :6] = 30.
     out = neck(frames, left, memory)
@@ -103,10 +173,12 @@ def test_mask_selects_region(inputs):
                                rtol=1e-4)
 
 
-def test_undetached_mask_gets_rcc_gradient(inputs):
+@pytest.mark.parametrize('mode', ['pool', 'masked_image'])
+def test_undetached_mask_gets_rcc_gradient(inputs, mode):
     frames, logits, memory = inputs
     logits.requires_grad_(True)
-    _neck()(frames, logits, memory)['region_embeds'].sum().backward()
+    _neck(mode=mode)(frames, logits,
+                     memory)['region_embeds'].sum().backward()
     assert logits.grad is not None and logits.grad.abs().sum() > 0
 
 
@@ -114,14 +186,13 @@ def test_load_pretrained_folder(tmp_path):
     torch.manual_seed(1)
     model = CLIPVisionModelWithProjection(CLIPVisionConfig(**TINY_CLIP))
     model.save_pretrained(tmp_path)
+    # built offline from the folder's config; weights come in init_weights
     neck = MaskCollaborationModule(C, pretrained=str(tmp_path))
+    assert neck.clip.config.hidden_size == TINY_CLIP['hidden_size']
+    neck.init_weights()
     for name, param in model.state_dict().items():
         torch.testing.assert_close(neck.clip.state_dict()[name], param)
-    neck.init_weights()  # must not re-initialise pretrained CLIP weights
-    for name, param in model.state_dict().items():
-        torch.testing.assert_close(neck.clip.state_dict()[name], param)
-    with pytest.raises(ValueError):
-        MaskCollaborationModule(C, clip=TINY_CLIP, pretrained=str(tmp_path))
+    assert all(not p.requires_grad for p in neck.clip.parameters())
 
 
 def test_gt_mask_schedule(inputs):
@@ -145,11 +216,10 @@ def test_gt_mask_schedule(inputs):
     torch.testing.assert_close(out['memory'], expected_pred['memory'])
     hub.update_info('iter', 50)
     torch.manual_seed(0)
-    used = [
-        not torch.allclose(
-            neck(frames, logits, memory, samples)['memory'],
-            expected_pred['memory']) for _ in range(20)
-    ]
+    # the ground-truth masks (logits +-30) move the memory far from the
+    # predicted masks' (exactly equal when not used)
+    used = [(neck(frames, logits, memory, samples)['memory'] -
+             expected_pred['memory']).abs().max() > 1e-3 for _ in range(20)]
     assert 0 < sum(used) < 20
     hub.update_info('iter', 0)
     neck.eval()
