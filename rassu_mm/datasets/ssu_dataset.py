@@ -10,7 +10,7 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from mmseg.registry import DATASETS
-from rassu_mm.utils.paths import UnsafePathError, safe_join
+from rassu_mm.utils.paths import RootChecker, UnsafePathError, safe_join
 from .errors import ClipDataError, check_clip_id
 from .metainfo import make_palette
 
@@ -96,6 +96,7 @@ class SSUDataset(BaseDataset):
         self.label_map: Optional[dict] = None
         self.bad_clips: List[ClipDataError] = []
         self.num_pipeline_skips = 0
+        self._root_checker: Optional[RootChecker] = None
         # build the pipeline in the mmseg scope unless a scope is active,
         # so the dataset also works outside a Runner
         scope = None if DefaultScope.get_current_instance() else 'mmseg'
@@ -119,6 +120,8 @@ class SSUDataset(BaseDataset):
         self._merge_file_metainfo(ann.get('metainfo', {}))
         data_list, seen = [], set()
         self.bad_clips = []
+        # resolves each folder once for all the clips of this file
+        self._root_checker = RootChecker(self.data_prefix.get('root', ''))
         for index, raw in enumerate(ann['clips']):
             try:
                 info = self.parse_data_info(raw, index)
@@ -134,6 +137,7 @@ class SSUDataset(BaseDataset):
                           logging.WARNING)
                 continue
             data_list.append(info)
+        self._root_checker = None
         if self.bad_clips:
             print_log(
                 f'{type(self).__name__}: skipped {len(self.bad_clips)} of '
@@ -257,14 +261,17 @@ class SSUDataset(BaseDataset):
         if not isinstance(rel, str):
             raise ClipDataError(clip_id, self.ann_file,
                                 f'{what} path {rel!r} is not a string')
+        checker = self._root_checker or RootChecker(root)
         try:
-            return safe_join(
-                root, rel, follow_symlinks=not self.allow_external_symlinks)
+            path = safe_join(root, rel, follow_symlinks=False)
         except UnsafePathError:
+            path = None
+        if path is None or not (self.allow_external_symlinks
+                                or checker.contains(path)):
             raise ClipDataError(
                 clip_id, self.ann_file,
-                f'{what} path {rel!r} leaves the dataset root {root!r}'
-            ) from None
+                f'{what} path {rel!r} leaves the dataset root {root!r}')
+        return path
 
     def _check_optional(self, clip_id: str, values: list, name: str,
                         allowed: bool) -> None:

@@ -4,8 +4,8 @@ import os.path as osp
 
 import pytest
 
-from rassu_mm.utils import (UnsafePathError, is_safe_component, is_within,
-                            safe_join)
+from rassu_mm.utils import (RootChecker, UnsafePathError, is_safe_component,
+                            is_within, safe_join)
 from rassu_mm.utils.paths import is_safe_relpath
 
 UNSAFE_RELPATHS = [
@@ -69,3 +69,25 @@ def test_symlinks(tmp_path):
     safe_join(str(tmp_path / 'root_link'), 'in_link', 'x')
     # a sibling whose name starts like the root is outside
     assert not is_within(str(root), str(tmp_path / 'root2' / 'x'))
+
+
+def test_root_checker_agrees_with_realpath(tmp_path):
+    root = tmp_path / 'root'
+    (root / 'a' / 'b').mkdir(parents=True)
+    (tmp_path / 'other').mkdir()
+    (root / 'a' / 'f').write_text('x')
+    os.symlink(str(tmp_path / 'other'), str(root / 'out'))
+    os.symlink(str(root / 'a' / 'f'), str(root / 'a' / 'b' / 'in_file'))
+    os.symlink(str(tmp_path / 'other'), str(root / 'a' / 'out_dir'))
+    checker = RootChecker(str(root))
+    for rel in ['a/f', 'a/b/in_file', 'a/missing', 'a/b/..', '.', 'a/..',
+                'out', 'out/x', 'a/out_dir', 'a/out_dir/x', '..', 'a/../..',
+                '../root2/x', 'a/b/../../../other']:
+        path = osp.join(str(root), rel)
+        real = osp.realpath(path)
+        expected = real == osp.realpath(str(root)) or real.startswith(
+            osp.join(osp.realpath(str(root)), ''))
+        # the same checker twice: cached folders give the same answers
+        assert checker.contains(path) == expected, rel
+        assert checker.contains(path) == expected, rel
+        assert is_within(str(root), path) == expected, rel
