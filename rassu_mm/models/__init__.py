@@ -1,5 +1,5 @@
-from . import (audio_encoders, caption_heads, decode_heads, fusion, losses,
-               necks, segmentors)
+from . import (audio_encoders, backbones, caption_heads, decode_heads,
+               fusion, losses, necks, segmentors)
 from .audio_encoders import AudioCNN, VGGish
 from .data_preprocessor import SSUDataPreprocessor
 from .decode_heads import FPNPixelDecoder, SSUMaskHead
@@ -7,8 +7,8 @@ from .fusion import AudioQueryGenerator, MultiModalityIntegration
 from .segmentors import SSUFormer
 
 __all__ = [
-    'audio_encoders', 'caption_heads', 'decode_heads', 'fusion', 'losses',
-    'necks', 'segmentors', 'AudioCNN', 'AudioQueryGenerator',
+    'audio_encoders', 'backbones', 'caption_heads', 'decode_heads', 'fusion',
+    'losses', 'necks', 'segmentors', 'AudioCNN', 'AudioQueryGenerator',
     'FPNPixelDecoder', 'MultiModalityIntegration', 'SSUDataPreprocessor',
     'SSUFormer', 'SSUMaskHead', 'VGGish'
 ]

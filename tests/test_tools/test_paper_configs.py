@@ -81,5 +81,42 @@ def test_get_flops_runs_offline_on_the_paper_config(tmp_path):
         '64', '--caption-length', '2'
     ], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'stand-in vocabulary' in proc.stdout
     assert 'FLOPs (segmentation + caption branch' in proc.stdout
-    assert 'Params:' in proc.stdout
+    assert 'mask_collaboration' in proc.stdout  # CLIP ViT-B/16 counted
+
+
+PREDICT = """
+import torch
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+import rassu_mm  # noqa: F401
+from mmseg.registry import MODELS
+from mmseg.utils import register_all_modules
+from rassu_mm.testing import demo_mm_inputs
+register_all_modules()
+cfg = Config.fromfile({config!r})
+cfg.model.caption_head.tokenizer = {tokenizer!r}
+cfg.model.caption_head.generation = dict(strategy='greedy', max_length=3)
+torch.manual_seed(0)
+trained = MODELS.build(cfg.model)
+torch.save(dict(state_dict=trained.state_dict()), 'full.pth')
+model = MODELS.build(cfg.model).eval()  # as tools/test.py: no init_weights
+load_checkpoint(model, 'full.pth', map_location='cpu', strict=True)
+for key, value in trained.state_dict().items():
+    assert torch.equal(model.state_dict()[key], value), key
+with torch.no_grad():
+    out = model.test_step(demo_mm_inputs([(64, 64)], 1))[0]
+print(tuple(out.pred_sem_seg.data.shape), len(out.pred_captions))
+"""
+
+
+@pytest.mark.slow
+def test_predict_from_a_full_checkpoint_needs_no_hub(tmp_path):
+    """What tools/test.py does: build, load a checkpoint of every weight
+    (strictly), predict; offline, with no pretrained files."""
+    _tokenizer(tmp_path / 'tok')
+    out = _python(PREDICT.format(config=osp.join(REPO, CONFIGS[0]),
+                                 tokenizer=str(tmp_path / 'tok')),
+                  cwd=tmp_path)
+    assert out.strip().splitlines()[-1] == '(1, 64, 64) 1'

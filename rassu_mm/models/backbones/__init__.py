@@ -1,0 +1,3 @@
+from .pvt_v2 import PVTv2
+
+__all__ = ['PVTv2']
