@@ -96,7 +96,6 @@ class SSUDataset(BaseDataset):
         self.label_map: Optional[dict] = None
         self.bad_clips: List[ClipDataError] = []
         self.num_pipeline_skips = 0
-        self._root_checker: Optional[RootChecker] = None
         # build the pipeline in the mmseg scope unless a scope is active,
         # so the dataset also works outside a Runner
         scope = None if DefaultScope.get_current_instance() else 'mmseg'
@@ -121,10 +120,10 @@ class SSUDataset(BaseDataset):
         data_list, seen = [], set()
         self.bad_clips = []
         # resolves each folder once for all the clips of this file
-        self._root_checker = RootChecker(self.data_prefix.get('root', ''))
+        checker = RootChecker(self.data_prefix.get('root', ''))
         for index, raw in enumerate(ann['clips']):
             try:
-                info = self.parse_data_info(raw, index)
+                info = self.parse_data_info(raw, index, checker)
                 if info['clip_id'] in seen:
                     raise ClipDataError(info['clip_id'], self.ann_file,
                                         'duplicate clip id')
@@ -137,7 +136,6 @@ class SSUDataset(BaseDataset):
                           logging.WARNING)
                 continue
             data_list.append(info)
-        self._root_checker = None
         if self.bad_clips:
             print_log(
                 f'{type(self).__name__}: skipped {len(self.bad_clips)} of '
@@ -188,13 +186,18 @@ class SSUDataset(BaseDataset):
             label_map=self.label_map,
             reduce_zero_label=self.reduce_zero_label)
 
-    def parse_data_info(self, raw: dict, index: int) -> dict:
+    def parse_data_info(self,
+                        raw: dict,
+                        index: int,
+                        checker: Optional[RootChecker] = None) -> dict:
         """Check one raw clip entry and turn it into a data info dict.
 
         Args:
             raw (dict): The clip entry of the annotation file.
             index (int): Its position in ``clips`` (named when the entry
                 has no usable ``clip_id``).
+            checker (RootChecker, optional): Checker of the dataset root,
+                shared by the clips of one file. Defaults to a new one.
 
         Returns:
             dict: The data info of ``docs/data_contract.md``.
@@ -222,12 +225,14 @@ class SSUDataset(BaseDataset):
             raise ClipDataError(clip_id, ann_file,
                                 f'unknown categories {unknown}')
 
+        checker = checker or RootChecker(self.data_prefix.get('root', ''))
         frame_paths = [
-            self._join_path(clip_id, f['image'], 'frame') for f in frames
+            self._join_path(clip_id, f['image'], 'frame', checker)
+            for f in frames
         ]
-        audio_path = self._join_path(clip_id, raw['audio'], 'audio')
+        audio_path = self._join_path(clip_id, raw['audio'], 'audio', checker)
         mask_paths = [
-            self._join_path(clip_id, f['mask'], 'mask')
+            self._join_path(clip_id, f['mask'], 'mask', checker)
             if f.get('mask') else None for f in frames
         ]
         captions = [f.get('caption') for f in frames]
@@ -255,13 +260,13 @@ class SSUDataset(BaseDataset):
             label_map=self.label_map,
             reduce_zero_label=self.reduce_zero_label)
 
-    def _join_path(self, clip_id: str, rel: str, what: str) -> str:
+    def _join_path(self, clip_id: str, rel: str, what: str,
+                   checker: RootChecker) -> str:
         """``rel`` joined to the dataset root, refusing to leave it."""
         root = self.data_prefix.get('root', '')
         if not isinstance(rel, str):
             raise ClipDataError(clip_id, self.ann_file,
                                 f'{what} path {rel!r} is not a string')
-        checker = self._root_checker or RootChecker(root)
         try:
             path = safe_join(root, rel, follow_symlinks=False)
         except UnsafePathError:
