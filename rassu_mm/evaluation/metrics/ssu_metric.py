@@ -117,6 +117,13 @@ class SSUMetric(BaseMetric):
             ref}]``); a clip id that would leave ``output_dir`` (e.g.
             ``'../x'``) raises :class:`~rassu_mm.utils.UnsafePathError`.
             Defaults to None.
+        keep_results (bool): Write the predictions (masks and
+            ``captions.json``) to ``output_dir``; False writes only the
+            breakdown there. MMSegmentation's ``tools/test.py --out`` sets
+            it with ``output_dir``. Defaults to True.
+        format_only (bool): Only write the predictions to ``output_dir``,
+            without ground truth or scores (e.g. a test set whose labels are
+            withheld); needs ``output_dir``. Defaults to False.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names. Defaults to
             None.
@@ -130,11 +137,17 @@ class SSUMetric(BaseMetric):
                  avsbench_batch_size: int = 1,
                  per_category: bool = True,
                  output_dir: Optional[str] = None,
+                 keep_results: bool = True,
+                 format_only: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         assert seg_mode in ('binary', 'semantic'), seg_mode
         assert avsbench_batch_size >= 1
+        if format_only and (output_dir is None or not keep_results):
+            raise ValueError('SSUMetric(format_only=True) writes the '
+                             'predictions: it needs output_dir and '
+                             'keep_results=True')
         self.seg_mode = seg_mode
         self.ignore_index = ignore_index
         self.beta2 = beta2
@@ -142,6 +155,8 @@ class SSUMetric(BaseMetric):
         self.avsbench_batch_size = avsbench_batch_size
         self.per_category = per_category
         self.output_dir = output_dir
+        self.keep_results = keep_results
+        self.format_only = format_only
 
     @property
     def label_names(self) -> List[str]:
@@ -168,7 +183,7 @@ class SSUMetric(BaseMetric):
                 clip_id=sample['clip_id'],
                 categories=list(sample.get('categories', [])),
                 num_frames=pred.shape[0])
-            if 'gt_sem_seg' in sample:
+            if 'gt_sem_seg' in sample and not self.format_only:
                 gt = sample['gt_sem_seg']['data'].to(pred.device)
                 if 'seg_logits' in sample:
                     probs = sample['seg_logits']['data'].float().sigmoid()
@@ -183,7 +198,7 @@ class SSUMetric(BaseMetric):
                 result['pred_captions'] = list(sample['pred_captions'])
                 result['gt_captions'] = list(
                     sample.get('gt_captions', [None] * pred.shape[0]))
-            if self.output_dir is not None:
+            if self.output_dir is not None and self.keep_results:
                 self._save_masks(sample['clip_id'], pred)
             self.results.append(result)
 
@@ -207,6 +222,11 @@ class SSUMetric(BaseMetric):
             dict[str, float]: The metrics (see the class docstring).
         """
         metrics = OrderedDict()
+        if self.format_only:
+            self._save_captions(results)
+            print_log(f'format_only: predictions of {len(results)} clips '
+                      f'written to {self.output_dir}', logger='current')
+            return metrics
         frames = self._frame_table(results)
         if frames:
             metrics.update(self._mask_metrics(frames))
@@ -233,7 +253,7 @@ class SSUMetric(BaseMetric):
             save_report(
                 report, self.output_dir or osp.dirname(
                     MMLogger.get_current_instance().log_file or ''))
-        if self.output_dir is not None:
+        if self.output_dir is not None and self.keep_results:
             self._save_captions(results)
         return metrics
 
