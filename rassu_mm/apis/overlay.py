@@ -27,7 +27,7 @@ class Paint(NamedTuple):
     """What one prediction draws on a ``[H, W]`` frame (BGR)."""
     box: Optional[Tuple[int, int, int, int]]  # y0, y1, x0, x1 of the mask
     colors: np.ndarray  # [y1 - y0, x1 - x0, 3] uint8 mask colours
-    blend: np.ndarray  # [y1 - y0, x1 - x0, 1] bool, pixels to blend
+    blend: np.ndarray  # [y1 - y0, x1 - x0] uint8, 1 on pixels to blend
     outline: Pixels  # outline pixels
     outline_color: Tuple[int, int, int]
     band_top: int  # first row of the caption band (H: no caption)
@@ -63,7 +63,7 @@ class FramePainter:
                 blend.any(0))[0]
             box = (rows[0], rows[-1] + 1, cols[0], cols[-1] + 1)
             colors = colors[box[0]:box[1], box[2]:box[3], ::-1].copy()
-            blend = blend[box[0]:box[1], box[2]:box[3], None]
+            blend = blend[box[0]:box[1], box[2]:box[3]].astype(np.uint8)
         color = self.visualizer.contour_color or (0, 0, 0)
         band_top, text = self._caption_pixels(caption, *mask.shape)
         return Paint(box, colors, blend, np.nonzero(outline),
@@ -98,7 +98,7 @@ class FramePainter:
             region = frame[y0:y1, x0:x1]
             mixed = cv2.addWeighted(region, 1 - alpha, paint.colors, alpha,
                                     0)
-            np.copyto(region, mixed, where=paint.blend)
+            cv2.copyTo(mixed, paint.blend, region)  # in place, masked
         frame[paint.outline] = paint.outline_color
         if paint.band_top < frame.shape[0]:
             band = frame[paint.band_top:]
