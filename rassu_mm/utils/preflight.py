@@ -16,7 +16,8 @@ from mmengine.config import Config
 DATA_DOC = "docs/data.md, section 'Producing SSU data'"
 TOKENIZER_CMD = 'python tools/build_tokenizer.py {ann} {out}'
 # component types whose `pretrained` is a CLIP folder or hub name
-CLIP_OWNERS = ('MaskCollaborationModule', 'RegionCaptionConsistencyLoss')
+CLIP_OWNERS = ('MaskCollaborationModule', 'CLIPConsistencyLoss',
+               'RegionCaptionConsistencyLoss')
 HUB_NAME = re.compile(r'[\w.-]+/[\w.-]+')
 # a missing input: (what, path, config key, how to get it)
 Missing = Tuple[str, str, str, str]
@@ -175,7 +176,8 @@ def _missing_tokenizers(model: dict, train_ann: str) -> List[Missing]:
 
 
 def _missing_pretrained(model: dict) -> List[Missing]:
-    """Pretrained files of ``init_cfg`` checkpoints and CLIP sources."""
+    """Pretrained files of ``init_cfg`` checkpoints and ``pretrained``
+    sources (CLIP folders or hub names)."""
     missing = []
     for key, value, owner in _walk(model, 'model'):
         if not isinstance(value, str):
@@ -183,9 +185,9 @@ def _missing_pretrained(model: dict) -> List[Missing]:
         if key.endswith('init_cfg.checkpoint') and is_local_path(value):
             if not osp.isfile(value):
                 missing.append(_pretrained_item(value, key))
-        elif key.endswith('.pretrained') and owner in CLIP_OWNERS:
-            if not _clip_available(value):
-                missing.append(_pretrained_item(value, key, 'clip'))
+        elif key.endswith('.pretrained') and not _source_available(value):
+            missing.append(_pretrained_item(
+                value, key, 'clip' if owner in CLIP_OWNERS else None))
     return missing
 
 
@@ -200,9 +202,9 @@ def _pretrained_item(path: str, key: str,
     return (PRETRAINED[kind]['what'], path, key, how_to_get(kind))
 
 
-def _clip_available(source: str) -> bool:
-    """A local CLIP folder, a cached hub model, or a hub name that can be
-    fetched (``HF_HUB_OFFLINE`` unset)."""
+def _source_available(source: str) -> bool:
+    """A local file or folder, a cached Hugging Face hub model, or a hub
+    name that can be fetched (``HF_HUB_OFFLINE`` unset)."""
     if osp.exists(source):
         return True
     first = source.split('/')[0]

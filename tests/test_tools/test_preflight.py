@@ -44,7 +44,8 @@ def test_train_on_a_fresh_clone_lists_every_missing_input(tmp_path):
         'pretrain/vggish_mmseg.pth (model.audio_encoder.init_cfg.checkpoint)'
         ': python tools/misc/download_pretrained.py vggish',
         'pretrain/clip-vit-base-patch16 (model.mask_collaboration.pretrained'
-        ', model.caption_head.loss_rcc.pretrained): '
+        ', model.caption_head.loss_clip.pretrained, '
+        'model.caption_head.loss_rcc.pretrained): '
         'python tools/misc/download_pretrained.py clip',
     ]
     for line in expected:
@@ -83,6 +84,7 @@ def _complete(tmp_path):
     cfg.model.audio_encoder.init_cfg.checkpoint = str(
         tmp_path / 'vggish_mmseg.pth')
     cfg.model.mask_collaboration.pretrained = str(tmp_path / 'clip')
+    cfg.model.caption_head.loss_clip.pretrained = str(tmp_path / 'clip')
     cfg.model.caption_head.loss_rcc.pretrained = str(tmp_path / 'clip')
     cfg.model.caption_head.tokenizer = str(tmp_path / 'tok')
     return cfg
