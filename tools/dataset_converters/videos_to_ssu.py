@@ -164,4 +164,8 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except ClipDataError as err:  # one line for users, not a traceback
+        raise SystemExit(f'error: {err.path}: clip {err.clip_id!r}: '
+                         f'{err.reason} (--skip-bad skips bad videos)')
