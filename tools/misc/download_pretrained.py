@@ -148,11 +148,11 @@ def main(argv=None) -> None:
     for kind in kinds:
         try:
             paths += getters[kind](args.out_dir)
-        except OSError as err:  # no network, refused, disk full
+        except Exception as err:  # no network, refused, offline mode, disk
             raise SystemExit(
-                f'{kind}: {err}. Without network, copy the files listed in '
-                'docs/pretrained.md into '
-                f'{args.out_dir} and run this again') from None
+                f'{kind}: {type(err).__name__}: {err}. Without network, copy '
+                f'the files listed in docs/pretrained.md into {args.out_dir} '
+                'and run this again') from None
     write_sums(args.out_dir, paths)
 
 
