@@ -26,7 +26,7 @@ from rassu_mm.datasets.errors import ClipDataError
 from rassu_mm.datasets.transforms import PackSSUInputs
 from rassu_mm.utils.paths import UnsafePathError, safe_join
 from rassu_mm.visualization import SSULocalVisualizer
-from .overlay import FramePainter, OverlayWriter, SubtitleWriter
+from .overlay import FramePainter, OverlayWriter, Paint, SubtitleWriter
 from .video_io import (VideoInfo, iter_audio, iter_frames,
                        iter_sampled_frames, probe_video)
 
@@ -94,7 +94,7 @@ class _VideoJob:
         self.show, self.wait_time = show, wait_time
         self.records: List[dict] = []
         self.data_samples: SampleList = []
-        self.paints: Dict[int, object] = {}
+        self.paints: Dict[int, Paint] = {}
         self.writer = self.subtitles = None
         render = out_dir is not None or show
         self.frames = inferencer._timed_iter(
@@ -112,7 +112,7 @@ class _VideoJob:
     def render(self, until: Optional[int]) -> None:
         """Paint and write the source frames whose sampled frame is at most
         ``until`` (None: all the remaining frames)."""
-        if self.frames is None:
+        if self.frames is None or not self.paints:
             return
         last = max(self.paints)
         while True:
@@ -138,9 +138,8 @@ class _VideoJob:
             self.next_frame = None
 
     def close(self) -> None:
-        """Write the remaining frames, the JSON and close the files."""
-        if self.paints:
-            self.render(None)
+        """Write the JSON and close the files (after an error too: what was
+        written so far stays readable)."""
         if self.writer is not None:
             self.writer.close()
         if self.subtitles is not None:
@@ -526,6 +525,8 @@ class SSUInferencer(BaseInferencer):
                 preds = self.forward(data)
                 self.visualize(job, preds, show=show, wait_time=wait_time)
                 self.postprocess(preds, job, return_datasamples)
+            with self._timed('encode'):
+                job.render(None)  # source frames after the last window
         finally:
             with self._timed('encode'):
                 job.close()
@@ -576,9 +577,9 @@ class SSUInferencer(BaseInferencer):
         videos = self.list_videos(inputs)
         predictions, overlays = [], []
         for video in videos:
-            video_dir = safe_join(out_dir, self._video_name(
-                video, videos)) if out_dir else None
             try:
+                video_dir = safe_join(out_dir, self._video_name(
+                    video, videos)) if out_dir else None
                 result = self.infer_video(video, video_dir, batch_size,
                                           return_datasamples,
                                           silent_if_no_audio, show,
