@@ -26,7 +26,10 @@ the first frame) get no ``mask`` entry: train on them with
 ``allow_missing_masks=True`` (their masks load as all-ignore). S4/MS3 masks
 are written as binary 0/255 PNGs (any non-black pixel is sounding); AVSS
 colour masks become class-index PNGs (``--mask-mode semantic``, the
-default; colours outside the palette -> 255) or binary ones.
+default; colours outside the palette -> 255) or binary ones. AVSS mixes
+5-frame (v1s/v1m) and 10-frame (v2) clips; ``--pad-frames 10`` lists the
+last frame of a shorter clip again (without a mask) up to 10 frames, so
+that clips can be batched (``configs/avsbench/`` expects it).
 
 Example::
 
@@ -63,6 +66,9 @@ def parse_args(argv=None):
                         help='frames per S4/MS3 clip')
     parser.add_argument('--mask-mode', choices=['binary', 'semantic'],
                         default='semantic', help='AVSS mask output')
+    parser.add_argument('--pad-frames', type=int, default=0,
+                        help='AVSS: repeat the last frame (without a mask) '
+                        'of shorter clips up to this many frames')
     parser.add_argument('--link', action='store_true',
                         help='symlink frames and audio instead of copying')
     parser.add_argument('--skip-bad', action='store_true',
@@ -203,6 +209,9 @@ def avss_clip(root: str, uid: str, label: str, classes: list,
                 idx = np.where((idx > 0) & (idx < 255), 255, 0)
             entry['mask'] = writer.mask(uid, idx, f'masks/{uid}/{k}.png')
         frames.append(entry)
+    # v1s/v1m clips (5 frames) padded to the v2 length for batching
+    frames += [dict(image=frames[-1]['image'])
+               for _ in range(num, args.pad_frames)]
     return dict(
         clip_id=uid,
         categories=[classes[i - 1] for i in sorted(present)],

@@ -56,18 +56,8 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/test.json',
-        seg_mode=seg_mode,
-        allow_missing_captions=True,
-        test_mode=True,
-        pipeline=test_pipeline))
+    val_dataloader,
+    dataset=dict(val_dataloader['dataset'], ann_file='annotations/test.json'))
 # AVSBench's test script: mIoU and F-score averaged over batches of
 # `avsbench_batch_size` clips (its --test_batch_size, 1), so the numbers
 # compare with published AVS results
