@@ -15,6 +15,7 @@ from rassu_mm.datasets.synthetic import (COLOURS, GRID_POSITIONS,
                                          HARD_HIERARCHY, hard_layout,
                                          hard_metainfo, hierarchy_sound,
                                          make_synthetic_dataset)
+from rassu_mm.testing import load_tool
 
 SIZE = (64, 64)
 # "the <size> <texture> <class> at the <row> <column> <verb>"
@@ -160,13 +161,7 @@ def test_hard_preset_fixed_classes(tmp_path):
 
 
 def test_make_synthetic_cli_hard(tmp_path):
-    import importlib.util
-    path = osp.join(
-        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-        'tools', 'dataset_converters', 'make_synthetic.py')
-    spec = importlib.util.spec_from_file_location('make_synthetic', path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/dataset_converters/make_synthetic.py')
     out = str(tmp_path / 'hard')
     tool.main(['--preset', 'hard', '--out-dir', out, '--num-train', '2',
                '--num-val', '1', '--num-test', '1', '--num-frames', '2',
