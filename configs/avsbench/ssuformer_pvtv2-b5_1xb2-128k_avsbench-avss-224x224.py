@@ -15,6 +15,8 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=8000)
 default_hooks = dict(checkpoint=dict(interval=8000, save_best='mIoU'))
+# the learning rates are meant for this config's 2 clips per iteration
+auto_scale_lr = dict(base_batch_size=2)
 # semantic: background + 70 classes (mask head classes include background)
 model = dict(decode_head=dict(num_classes=71))
 visualizer = dict(seg_mode='semantic')
