@@ -1,4 +1,5 @@
 """SSUInferencer: videos in, sounding masks, captions and overlays out."""
+import itertools
 import json
 import math
 import os
@@ -38,6 +39,7 @@ _ANNOTATION_TRANSFORMS = ('LoadClipMasks', 'LoadClipCaptions')
 # metainfo the inferencer adds to every window so predictions can be placed
 _WINDOW_KEYS = ('video_path', 'frame_indices', 'num_new')
 ErrorHandler = Callable[[str, Exception], None]
+_INSTANCES = itertools.count()
 
 
 class _AudioWindow:
@@ -286,8 +288,9 @@ class SSUInferencer(BaseInferencer):
         overlay video, not to image files)."""
         vis_cfg = dict(cfg.get('visualizer') or {})
         vis_cfg.setdefault('type', 'SSULocalVisualizer')
+        # a new name each time: visualizers are global instances by name
         vis_cfg.update(
-            name=f'ssu_inferencer_{id(self)}', vis_backends=None,
+            name=f'ssu_inferencer_{next(_INSTANCES)}', vis_backends=None,
             save_dir=None)
         return VISUALIZERS.build(vis_cfg)
 
