@@ -222,10 +222,10 @@ def main(argv=None) -> List[dict]:
                               text=True)
         results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), flush=True)
+        if args.out:  # after every length: a cut-off run keeps its figures
+            with open(args.out, 'w') as f:
+                json.dump(results, f, indent=2)
     print(format_table(results))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=2)
     return results
 
 
