@@ -88,19 +88,17 @@ class _VideoJob:
     """
 
     def __init__(self, inferencer: 'SSUInferencer', info: VideoInfo,
-                 clip_id: str, out_dir: Optional[str], show: bool,
-                 wait_time: float) -> None:
+                 clip_id: str, out_dir: Optional[str],
+                 paint: bool) -> None:
         self.info, self.clip_id, self.out_dir = info, clip_id, out_dir
         self.fps = inferencer.sample_fps
         self.painter = inferencer.painter
-        self.show, self.wait_time = show, wait_time
         self.records: List[dict] = []
         self.data_samples: SampleList = []
         self.paints: Dict[int, Paint] = {}
         self.writer = self.subtitles = None
-        render = out_dir is not None or show
         self.frames = inferencer._timed_iter(
-            iter_frames(info.path, clip_id), 'decode') if render else None
+            iter_frames(info.path, clip_id), 'decode') if paint else None
         self.next_frame = None
         if out_dir is not None:
             os.makedirs(safe_join(out_dir, 'masks'), exist_ok=True)
@@ -111,9 +109,12 @@ class _VideoJob:
                     safe_join(out_dir, 'captions.srt'),
                     safe_join(out_dir, 'captions.vtt'))
 
-    def render(self, until: Optional[int]) -> None:
-        """Paint and write the source frames whose sampled frame is at most
-        ``until`` (None: all the remaining frames)."""
+    def render(self,
+               until: Optional[int],
+               show: bool = False,
+               wait_time: float = 0) -> None:
+        """Paint and write (and ``show``) the source frames whose sampled
+        frame is at most ``until`` (None: all the remaining frames)."""
         if self.frames is None or not self.paints:
             return
         last = max(self.paints)
@@ -132,9 +133,9 @@ class _VideoJob:
             image = self.painter.paint(frame.to_ndarray(format='bgr24'), paint)
             if self.writer is not None:
                 self.writer.write(image, frame.pts, frame.time_base)
-            if self.show:
+            if show:
                 cv2.imshow(f'SSU {self.clip_id}', image)
-                cv2.waitKey(max(1, int(self.wait_time * 1000)))
+                cv2.waitKey(max(1, int(wait_time * 1000)))
             for old in [j for j in self.paints if j < k]:
                 del self.paints[old]
             self.next_frame = None
@@ -419,7 +420,7 @@ class SSUInferencer(BaseInferencer):
             for sample in preds:
                 for k, mask, caption in self._new_frames(sample):
                     inputs.paints[k] = self.painter.prepare(mask, caption)
-            inputs.render(max(inputs.paints))
+            inputs.render(max(inputs.paints), show, wait_time)
 
     def postprocess(self,
                     preds: SampleList,
@@ -516,7 +517,8 @@ class SSUInferencer(BaseInferencer):
             raise ClipDataError(
                 clip_id, video, 'no audio track (pass --silent-if-no-audio '
                 'to treat the video as silent)')
-        job = _VideoJob(self, info, clip_id, out_dir, show, wait_time)
+        job = _VideoJob(self, info, clip_id, out_dir,
+                        out_dir is not None or show)
         total = None if info.duration is None else math.ceil(
             info.duration * self.sample_fps / self.num_frames / batch_size)
         try:
@@ -529,7 +531,8 @@ class SSUInferencer(BaseInferencer):
                 self.visualize(job, preds, show=show, wait_time=wait_time)
                 self.postprocess(preds, job, return_datasamples)
             with self._timed('encode'):
-                job.render(None)  # source frames after the last window
+                # source frames after the last whole window
+                job.render(None, show, wait_time)
         finally:
             with self._timed('encode'):
                 job.close()
