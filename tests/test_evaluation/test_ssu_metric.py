@@ -169,7 +169,9 @@ def test_binary_scores_match_avsbench(case):
                       torch.zeros(2, 5, 4, dtype=torch.long))
         ]
     metrics = evaluate(SSUMetric(), samples)
-    assert list(metrics) == ['mIoU', 'F-score']
+    assert list(metrics) == ['mIoU', 'F-score', 'ssu_score']
+    assert metrics['ssu_score'] == pytest.approx(
+        (metrics['mIoU'] + metrics['F-score']) / 2, abs=1e-12)
     logits, gt = stacked(samples)
     assert metrics['mIoU'] == pytest.approx(avs_mask_iou(logits, gt), abs=1e-6)
     assert metrics['F-score'] == pytest.approx(
@@ -346,8 +348,13 @@ def test_caption_scores_match_pycocoevalcap():
     metrics = evaluate(SSUMetric(per_category=False), caption_clips())
     assert list(metrics) == [
         'mIoU', 'F-score', 'BLEU-1', 'BLEU-2', 'BLEU-3', 'BLEU-4', 'METEOR',
-        'ROUGE-L', 'CIDEr'
+        'ROUGE-L', 'CIDEr', 'ssu_score'
     ]
+    # masks and captions weigh the same in the checkpoint selection score
+    assert metrics['ssu_score'] == pytest.approx(
+        (metrics['mIoU'] + metrics['F-score'] +
+         (metrics['BLEU-4'] + metrics['ROUGE-L']) / 2) / 3,
+        abs=1e-12)
     keep = [i for i, r in enumerate(REF) if r is not None]
     expected = direct_caption_scores([PRED[i] for i in keep],
                                      [REF[i] for i in keep])
@@ -461,6 +468,8 @@ def test_breakdown_equals_scores_of_category_subsets(tmp_path):
             SSUMetric(per_category=False), [clips[i] for i in idx])
         row = report['categories'][name]
         assert row['clips'] == len(idx)
+        # ssu_score selects checkpoints on the whole split only
+        subset.pop('ssu_score')
         for key, value in subset.items():
             assert row[key] == pytest.approx(value, abs=1e-12), (name, key)
     supers = report['super_categories']
