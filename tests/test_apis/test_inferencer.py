@@ -193,3 +193,42 @@ def test_sample_fps_gives_denser_predictions(tmp_path, tiny_ssu):
     frames = inferencer(video)['predictions'][0]['frames']
     np.testing.assert_allclose([r['time'] for r in frames],
                                np.arange(12) / 4)
+
+
+def test_audio_window_returns_exact_slices():
+    """Windows cut from chunks of any size are slices of the whole
+    waveform (zero-padded by the features past its end)."""
+    wave = np.random.default_rng(0).standard_normal(10000).astype(np.float32)
+    cuts = [0, 7, 1000, 1001, 4000, 9999, 10000]
+    chunks = iter([wave[a:b] for a, b in zip(cuts[:-1], cuts[1:])])
+    audio = inferencer_module._AudioWindow(chunks, rate=1000)
+    for start, stop in [(0, 500), (200, 3000), (2500, 6000), (6000, 12000)]:
+        np.testing.assert_array_equal(audio.take(start, stop),
+                                      wave[start:stop])
+    silent = inferencer_module._AudioWindow(None, rate=1000)
+    np.testing.assert_array_equal(silent.take(100, 400), np.zeros(300))
+
+
+def test_streamed_window_equals_the_whole_video_decoded(tmp_path,
+                                                        inferencer):
+    """The last window of a 12 s video ([7, 12)), streamed, gives the same
+    prediction as the model on that window cut from the fully decoded
+    frames and audio."""
+    from rassu_mm.apis import iter_audio, sample_frames
+    video = make_video(tmp_path / 'v.mp4', 12)
+    streamed = inferencer(video, return_datasamples=True)
+    last = streamed['predictions'][0]['data_samples'][-1]
+    assert last.frame_indices == list(range(7, 12))
+    frames = sample_frames(video, 'v', fps=1)[7:12]
+    rate = inferencer.audio_params.sample_rate
+    wave = np.concatenate(list(iter_audio(video, 'v', rate)))
+    window = dict(
+        clip_id='v@7', video_path=video, frames=frames,
+        waveform=wave[7 * rate:], fps=1.0, frame_indices=list(range(7, 12)),
+        num_new=2, categories=[], dataset_name='SSU-Demo',
+        seg_mode='binary')
+    direct = inferencer.forward(
+        inferencer.collate_fn([inferencer.pipeline(window)]))[0]
+    np.testing.assert_array_equal(direct.pred_sem_seg.data.numpy(),
+                                  last.pred_sem_seg.data.numpy())
+    assert direct.pred_captions == last.pred_captions
