@@ -11,10 +11,12 @@ trains, never when it tests or infers from a checkpoint that holds all
 weights.
 """
 import os.path as osp
-from typing import Optional, Type
+from contextlib import contextmanager
+from typing import Iterator, Optional, Type
 
 from torch import nn
 from transformers import PretrainedConfig, PreTrainedModel
+from transformers.utils import logging as hf_logging
 
 from rassu_mm.utils.preflight import missing_weights_message
 from .pretrained import PretrainedKeysError
@@ -106,8 +108,9 @@ def load_hf_pretrained(model: PreTrainedModel, pretrained: str,
         raise PretrainedKeysError(
             f'{owner}: {pretrained} is not the architecture of the config: '
             + '; '.join(differ))
-    source, info = model_cls.from_pretrained(
-        pretrained, output_loading_info=True)
+    with _quiet_transformers():  # the keys are checked here, strictly
+        source, info = model_cls.from_pretrained(
+            pretrained, output_loading_info=True)
     missing = list(info['missing_keys']) + [
         key for key, *_ in info['mismatched_keys']
     ]
@@ -116,6 +119,23 @@ def load_hf_pretrained(model: PreTrainedModel, pretrained: str,
             f'{owner}: {pretrained} lacks {len(missing)} weights of '
             f'{model_cls.__name__}: {", ".join(sorted(missing))}')
     model.load_state_dict(source.state_dict(), strict=True)
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Silence ``transformers``' loading report (e.g. every text-tower
+    key of a full CLIP checkpoint listed as unexpected for the vision
+    tower) and progress bar."""
+    verbosity = hf_logging.get_verbosity()
+    bars_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def freeze(module: nn.Module) -> None:
