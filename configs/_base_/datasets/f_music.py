@@ -53,15 +53,9 @@ val_dataloader = dict(batch_size=1,
                                    seg_mode=seg_mode,
                                    test_mode=True,
                                    pipeline=test_pipeline))
-test_dataloader = dict(batch_size=1,
-                       num_workers=2,
-                       persistent_workers=True,
-                       sampler=dict(type='DefaultSampler', shuffle=False),
-                       dataset=dict(type=dataset_type,
-                                    data_root=data_root,
-                                    ann_file='annotations/test.json',
-                                    seg_mode=seg_mode,
-                                    test_mode=True,
-                                    pipeline=test_pipeline))
+test_dataloader = dict(
+    val_dataloader,
+    dataset=dict(
+        val_dataloader['dataset'], ann_file='annotations/test.json'))
 val_evaluator = dict(type='SSUMetric')
 test_evaluator = val_evaluator

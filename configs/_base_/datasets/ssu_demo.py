@@ -52,15 +52,8 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = dict(
-    batch_size=4,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    val_dataloader,
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/test.json',
-        test_mode=True,
-        pipeline=test_pipeline))
+        val_dataloader['dataset'], ann_file='annotations/test.json'))
 val_evaluator = dict(type='SSUMetric')
 test_evaluator = val_evaluator
