@@ -35,3 +35,13 @@ def seed_torch_per_module(request):
 def seed_torch_per_test(request):
     """Seed torch before each test and its function-scoped fixtures."""
     _seed_torch(request)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Repeat the run seed at the end (``-q`` hides the header), next to
+    the failures it reproduces."""
+    seed = getattr(config.option, 'randomly_seed', None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(
+            f'random order and draws of this run: --randomly-seed={seed} '
+            f'(make test SEED={seed})')

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from rassu_mm.testing import REPO_ROOT
+
 # [text](target) / ![alt](target), and reference definitions "[x]: target"
 INLINE = re.compile(r'!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)')
 REFERENCE = re.compile(r'^\s*\[[^\]]+\]:\s*(\S+)', re.M)
@@ -15,10 +16,11 @@ FENCE = re.compile(r'^(```|~~~).*?^\1', re.M | re.S)
 
 
 def markdown_files():
-    files = [osp.join(REPO, 'README.md')]
-    files += glob.glob(osp.join(REPO, 'docs', '**', '*.md'), recursive=True)
+    files = [osp.join(REPO_ROOT, 'README.md')]
     files += glob.glob(
-        osp.join(REPO, 'configs', '**', '*.md'), recursive=True)
+        osp.join(REPO_ROOT, 'docs', '**', '*.md'), recursive=True)
+    files += glob.glob(
+        osp.join(REPO_ROOT, 'configs', '**', '*.md'), recursive=True)
     return sorted(f for f in files if osp.isfile(f))
 
 
@@ -38,7 +40,7 @@ def test_links_helper_finds_all_kinds():
 
 
 @pytest.mark.parametrize(
-    'path', markdown_files(), ids=lambda p: osp.relpath(p, REPO))
+    'path', markdown_files(), ids=lambda p: osp.relpath(p, REPO_ROOT))
 def test_relative_links_stay_in_repository(path):
     with open(path, encoding='utf-8') as f:
         text = f.read()
@@ -51,8 +53,8 @@ def test_relative_links_stay_in_repository(path):
         file_part = target.split('#', 1)[0]
         resolved = osp.normpath(osp.join(osp.dirname(path), file_part))
         if osp.isabs(file_part) or \
-                osp.commonpath([resolved, REPO]) != REPO or \
+                osp.commonpath([resolved, REPO_ROOT]) != REPO_ROOT or \
                 not osp.exists(resolved):
             bad.append(target)
-    assert not bad, f'{osp.relpath(path, REPO)}: links that do not ' \
+    assert not bad, f'{osp.relpath(path, REPO_ROOT)}: links that do not ' \
         f'resolve inside the repository: {bad}'

@@ -10,8 +10,9 @@ import sys
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SCRIPT = osp.join(REPO, 'tools', 'analysis_tools', 'gpu_check.sh')
+from rassu_mm.testing import REPO_ROOT
+
+SCRIPT = osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'gpu_check.sh')
 
 
 @pytest.mark.slow

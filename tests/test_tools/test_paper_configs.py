@@ -10,14 +10,15 @@ import textwrap
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from rassu_mm.testing import REPO_ROOT
+
 CONFIGS = ['configs/ssuformer_f_music.py', 'configs/ssuformer_f_lifescene.py']
 
 
 def _python(code, cwd):
     """Run ``code`` in a fresh offline interpreter with cwd ``cwd`` (no
     ``pretrain/`` there)."""
-    env = dict(os.environ, HF_HUB_OFFLINE='1', PYTHONPATH=REPO)
+    env = dict(os.environ, HF_HUB_OFFLINE='1', PYTHONPATH=REPO_ROOT)
     proc = subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
                           cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=600)
@@ -58,7 +59,7 @@ print(json.dumps(dict(
 def test_paper_config_builds_offline(config, tmp_path):
     import json
     _tokenizer(tmp_path / 'tok')
-    out = _python(BUILD.format(config=osp.join(REPO, config),
+    out = _python(BUILD.format(config=osp.join(REPO_ROOT, config),
                                tokenizer=str(tmp_path / 'tok')),
                   cwd=tmp_path)
     res = json.loads(out.strip().splitlines()[-1])
@@ -73,12 +74,12 @@ def test_paper_config_builds_offline(config, tmp_path):
 @pytest.mark.slow
 def test_get_flops_runs_offline_on_the_paper_config(tmp_path):
     """No tokenizer, no weights, no network: get_flops still counts."""
-    env = dict(os.environ, HF_HUB_OFFLINE='1', PYTHONPATH=REPO)
+    env = dict(os.environ, HF_HUB_OFFLINE='1', PYTHONPATH=REPO_ROOT)
     proc = subprocess.run([
         sys.executable,
-        osp.join(REPO, 'tools', 'analysis_tools', 'get_flops.py'),
-        osp.join(REPO, CONFIGS[0]), '--num-frames', '1', '--shape', '64',
-        '64', '--caption-length', '2'
+        osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'get_flops.py'),
+        osp.join(REPO_ROOT, CONFIGS[0]), '--num-frames', '1', '--shape',
+        '64', '64', '--caption-length', '2'
     ], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'stand-in vocabulary' in proc.stdout
@@ -116,7 +117,7 @@ def test_predict_from_a_full_checkpoint_needs_no_hub(tmp_path):
     """What tools/test.py does: build, load a checkpoint of every weight
     (strictly), predict; offline, with no pretrained files."""
     _tokenizer(tmp_path / 'tok')
-    out = _python(PREDICT.format(config=osp.join(REPO, CONFIGS[0]),
+    out = _python(PREDICT.format(config=osp.join(REPO_ROOT, CONFIGS[0]),
                                  tokenizer=str(tmp_path / 'tok')),
                   cwd=tmp_path)
     assert out.strip().splitlines()[-1] == '(1, 64, 64) 1'

@@ -9,17 +9,18 @@ import sys
 import pytest
 from mmengine.config import Config
 
+from rassu_mm.testing import REPO_ROOT
 from rassu_mm.utils.preflight import (MissingInputsError, check_inputs,
                                       find_missing)
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MUSIC = osp.join(REPO, 'configs', 'ssuformer_f_music.py')
+MUSIC = osp.join(REPO_ROOT, 'configs', 'ssuformer_f_music.py')
 
 
 def _run(tool, *args, cwd):
-    env = dict(os.environ, HF_HUB_OFFLINE='1', PYTHONPATH=REPO)
+    env = dict(os.environ, HF_HUB_OFFLINE='1', PYTHONPATH=REPO_ROOT)
     return subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', tool), *args], cwd=cwd,
+        [sys.executable, osp.join(REPO_ROOT, 'tools', tool), *args],
+        cwd=cwd,
         env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -112,6 +113,11 @@ def test_each_missing_input_is_reported_once(tmp_path):
         check_inputs(cfg, 'train')
     # testing needs neither the validation data nor VGGish
     assert find_missing(cfg, 'test') == []
+    # fine-tuning from a checkpoint that is not there
+    cfg.load_from = str(tmp_path / 'none.pth')
+    assert find_missing(cfg, 'train')[2] == (
+        f'checkpoint {tmp_path}/none.pth (load_from): a file saved by '
+        'tools/train.py')
 
 
 def test_wrapped_datasets_and_hub_names(tmp_path, monkeypatch):

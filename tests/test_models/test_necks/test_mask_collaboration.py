@@ -13,6 +13,7 @@ from mmseg.registry import MODELS
 from rassu_mm.models.clip_utils import CLIP_MEAN, CLIP_STD
 from rassu_mm.models.necks import MaskCollaborationModule
 from rassu_mm.structures import SSUDataSample
+from rassu_mm.testing import REPO_ROOT
 
 TINY_CLIP = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
                  num_attention_heads=2, image_size=32, patch_size=8,
@@ -20,8 +21,6 @@ TINY_CLIP = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
 MEAN = (123.675, 116.28, 103.53)
 STD = (58.395, 57.12, 57.375)
 B, T, H, W, L, C = 2, 2, 40, 48, 5, 24
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
 
 
 @pytest.fixture
@@ -104,7 +103,7 @@ def test_masked_image_mode_full_mask_is_clip_embedding(inputs):
 def _paper_neck():
     """The paper config's MCM with a tiny random CLIP."""
     model = Config.fromfile(
-        osp.join(REPO,
+        osp.join(REPO_ROOT,
                  'configs/_base_/models/ssuformer_pvtv2_b5_caption.py')).model
     cfg = dict(model.mask_collaboration, clip=TINY_CLIP, pretrained=None,
                embed_dims=C, mean=model.data_preprocessor.mean,
