@@ -27,6 +27,9 @@ clip_text = dict(  # CLIPTextConfig of ViT-B/16
     max_position_embeddings=77,
     projection_dim=512,
     hidden_act='quick_gelu')
+# the frozen CLIP text tower of the region losses (training only)
+clip_text_loss = dict(clip=clip_text, pretrained=clip_pretrained,
+                      loss_weight=0.1)
 model = dict(
     # embed_dims, mean and std come from the segmentor and the preprocessor
     mask_collaboration=dict(
@@ -47,16 +50,8 @@ model = dict(
         max_train_length=40,
         # the paper's CLIP consistency loss and RCC (our interpretation),
         # each switchable (None); they share one frozen CLIP text tower
-        loss_clip=dict(
-            type='CLIPConsistencyLoss',
-            clip=clip_text,
-            pretrained=clip_pretrained,
-            loss_weight=0.1),
-        loss_rcc=dict(
-            type='RegionCaptionConsistencyLoss',
-            clip=clip_text,
-            pretrained=clip_pretrained,
-            loss_weight=0.1),
+        loss_clip=dict(type='CLIPConsistencyLoss', **clip_text_loss),
+        loss_rcc=dict(type='RegionCaptionConsistencyLoss', **clip_text_loss),
         generation=dict(strategy='beam', beam_size=3, max_length=40)))
 # experts not chosen in a step get no gradient
 model_wrapper_cfg = dict(
