@@ -74,9 +74,9 @@ def check_inputs(cfg: Config,
     Args:
         cfg: the full config (model and dataloaders).
         mode: ``'train'`` (train and val data, pretrained weights,
-            tokenizers) or ``'test'`` (test data, tokenizers and
-            ``checkpoint``, which holds all weights, so no pretrained file
-            is needed).
+            tokenizers, ``load_from``) or ``'test'`` (test data, tokenizers
+            and ``checkpoint``, which holds all weights, so no pretrained
+            file is needed).
         checkpoint: the checkpoint to test.
         config_name: how to call the config in the message.
     """
@@ -120,9 +120,12 @@ def find_missing(cfg: Config,
     items += _missing_tokenizers(cfg.model, _first_ann_file(cfg))
     if mode == 'train':
         items += _missing_pretrained(cfg.model)
-    elif checkpoint and is_local_path(checkpoint) and not osp.isfile(
+        checkpoint, key = cfg.get('load_from'), 'load_from'
+    else:
+        key = 'command line'
+    if checkpoint and is_local_path(checkpoint) and not osp.isfile(
             checkpoint):
-        items.append(('checkpoint', checkpoint, 'command line',
+        items.append(('checkpoint', checkpoint, key,
                       'a file saved by tools/train.py'))
     keys = {}
     for what, path, key, how in items:
