@@ -26,7 +26,7 @@ CONFIGS = {
 }
 #: a PVT-v2 with the stage layout of b5 at 1/8 of its width, one block each
 TINY_PVT = dict(
-    type='mmdet.PyramidVisionTransformerV2',
+    type='PVTv2',
     embed_dims=8,
     num_layers=[1, 1, 1, 1],
     num_heads=[1, 2, 5, 8],
