@@ -59,7 +59,7 @@ GRID_POSITIONS = ('at the top left', 'at the top right', 'at the bottom left',
 # default clip counts (train, val, test) and classes
 PRESETS = dict(
     demo=dict(num_clips=(120, 24, 24), num_classes=4),
-    hard=dict(num_clips=(240, 48, 48), num_classes=12))
+    hard=dict(num_clips=(240, 24, 24), num_classes=12))
 
 
 def demo_classes(num_classes: int) -> List[Tuple[str, str, tuple]]:

@@ -28,10 +28,13 @@ def test_rescale_schedule():
         osp.join(REPO_ROOT, 'configs', 'ablations', 'ssuformer_hard_full.py'))
     old = cfg.train_cfg['max_iters']
     ends = [s['end'] for s in cfg.param_scheduler]
+    gt_end = cfg.model.mask_collaboration.gt_mask_schedule.end_iter
     ablation.rescale_schedule(cfg, old // 2)
     assert cfg.train_cfg['max_iters'] == old // 2
     assert [s['end'] for s in cfg.param_scheduler] == [
         round(e * (old // 2) / old) for e in ends]
+    assert cfg.model.mask_collaboration.gt_mask_schedule.end_iter == round(
+        gt_end * (old // 2) / old)
     # milestones never collapse, however short the run
     ablation.rescale_schedule(cfg, 1)
     assert all(s['end'] > s['begin'] for s in cfg.param_scheduler)

@@ -1,10 +1,10 @@
 """Component ablation: train and test each config row for several seeds.
 
 Every (row, seed) run trains the row's config with MMEngine's ``Runner``
-for ``--max-iters`` iterations (the config's LR schedule rescaled to that
-length, no validation) and tests the final weights on the test split, in a
-subprocess of its own (``--jobs`` runs at a time, ``--threads`` CPU threads
-each). The test metrics of each run are written to
+for ``--max-iters`` iterations (the config's LR and MCM ground-truth-mask
+schedules rescaled to that length, no validation) and tests the final
+weights on the test split, in a subprocess of its own (``--jobs`` runs at a
+time, ``--threads`` CPU threads each). The test metrics of each run are written to
 ``<work-dir>/<row>/seed_<seed>/metrics.json``; runs whose file exists are
 not repeated, so an interrupted ablation is finished by running the same
 command again. At the end ``<work-dir>/ablation.json`` holds every run's
@@ -119,10 +119,15 @@ def resolve_rows(specs: List[str]) -> List[Tuple[str, str, str]]:
 # ---------------------------------------------------------------- configs
 def rescale_schedule(cfg, max_iters: int) -> None:
     """Set ``train_cfg.max_iters`` and stretch the iteration-based
-    ``param_scheduler`` milestones (``begin``/``end``) by the same
-    factor."""
+    ``param_scheduler`` milestones (``begin``/``end``) and the MCM's
+    ground-truth-mask schedule (``end_iter``) by the same factor."""
     old = cfg.train_cfg['max_iters']
     cfg.train_cfg['max_iters'] = max_iters
+    mcm = cfg.model.get('mask_collaboration')
+    if mcm and mcm.get('gt_mask_schedule'):
+        schedule = mcm['gt_mask_schedule']
+        schedule['end_iter'] = max(1, round(schedule['end_iter'] * max_iters /
+                                            old))
     schedulers = cfg.get('param_scheduler') or []
     if isinstance(schedulers, dict):
         schedulers = [schedulers]
@@ -315,8 +320,9 @@ def main(argv=None) -> int:
     for _, _, config in rows:
         prepare_data(run_config(config, 0, args))
     start = time.time()
-    tasks = [(name, config, seed) for name, _, config in rows
-             for seed in range(args.seeds)]
+    # seed by seed: an interrupted ablation has every row's first seeds
+    tasks = [(name, config, seed) for seed in range(args.seeds)
+             for name, _, config in rows]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = {(name, seed): pool.submit(run_one, name, config, seed,
                                              args, threads)

@@ -36,8 +36,8 @@ def parse_args(argv=None):
         'textures in the captions')
     parser.add_argument(
         '--num-train', type=int, help='default: 120 (demo), 240 (hard)')
-    parser.add_argument('--num-val', type=int, help='default: 24 / 48')
-    parser.add_argument('--num-test', type=int, help='default: 24 / 48')
+    parser.add_argument('--num-val', type=int, help='default: 24')
+    parser.add_argument('--num-test', type=int, help='default: 24')
     parser.add_argument(
         '--num-frames', type=int, default=5, help='frames (seconds) per clip')
     parser.add_argument(
