@@ -8,38 +8,20 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from rassu_mm.models import FPNPixelDecoder, SSUMaskHead
 from rassu_mm.structures import SSUDataSample
+from rassu_mm.testing import tiny_model_cfg
 
 
 def tiny_head(num_classes=2, num_levels=2):
-    return SSUMaskHead(
-        feat_channels=32,
-        out_channels=32,
-        num_classes=num_classes,
-        num_queries=4,
-        num_transformer_feat_level=num_levels,
-        transformer_decoder=dict(
-            num_layers=2,
-            layer_cfg=dict(
-                self_attn_cfg=dict(num_heads=4, batch_first=True),
-                cross_attn_cfg=dict(num_heads=4, batch_first=True),
-                ffn_cfg=dict(feedforward_channels=64))),
-        train_cfg=dict(
-            num_points=64,
-            assigner=dict(
-                type='mmdet.HungarianAssigner',
-                match_costs=[
-                    dict(type='mmdet.ClassificationCost', weight=2.0),
-                    dict(
-                        type='mmdet.FocalLossCost',
-                        weight=20.0,
-                        binary_input=True),
-                    dict(
-                        type='mmdet.DiceCost',
-                        weight=5.0,
-                        pred_act=True,
-                        eps=1.0)
-                ]),
-            sampler=dict(type='mmdet.MaskPseudoSampler')))
+    """The decode head of the tiny demo model (``rassu_mm.testing``), with
+    the sizes the segmentor fills in: token size 32, 4 queries."""
+    cfg = tiny_model_cfg(decode_head=dict(num_classes=num_classes))
+    return MODELS.build(
+        dict(
+            cfg.decode_head,
+            feat_channels=cfg.embed_dims,
+            out_channels=cfg.embed_dims,
+            num_queries=cfg.num_queries,
+            num_transformer_feat_level=num_levels))
 
 
 def backbone_feats(num=3, size=32):
