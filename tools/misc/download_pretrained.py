@@ -74,8 +74,11 @@ def get_vggish(out_dir: str) -> list:
     fetch_url(VGGISH_URL, src)
     digest = sha256(src)
     if not digest.startswith(VGGISH_HASH_PREFIX):
-        raise SystemExit(f'{src}: SHA-256 {digest} does not start with '
-                         f'{VGGISH_HASH_PREFIX}; delete it and fetch again')
+        raise SystemExit(
+            f'{src}: SHA-256 {digest} does not start with '
+            f'{VGGISH_HASH_PREFIX} (the prefix in the release name); delete '
+            'it and fetch again, or, if you trust the file, convert it with '
+            'tools/model_converters/vggish2mmseg.py')
     dst = osp.join(out_dir, 'vggish_mmseg.pth')
     subprocess.run([
         sys.executable,
