@@ -31,15 +31,31 @@ log() { printf '[gpu_check %s] %s\n' "$(date +%T)" "$*"; }
 # The measurement (step 3), also the whole of a dry run: random weights
 # (speed and memory do not depend on them), random clips, the caption
 # tokenizer built from generated captions (the paper's needs its dataset).
+# The region losses of the paper configs load the frozen CLIP text tower's
+# weights at their first call: here the tower keeps random weights and
+# reads the generated tokenizer, so no weight file is needed.
+random_text_tower() {
+  "$PY" - "$CONFIG" "$1" <<'EOF'
+import sys
+from mmengine.config import Config
+head = Config.fromfile(sys.argv[1]).model.get('caption_head') or {}
+for key in ('loss_clip', 'loss_rcc'):
+    if (head.get(key) or {}).get('pretrained'):
+        print(f'model.caption_head.{key}.pretrained=None '
+              f'model.caption_head.{key}.tokenizer={sys.argv[2]}')
+EOF
+}
 measure() {
   local device=$1; shift
+  local tokenizer="$OUT_DIR/tokenizer"
   "$PY" tools/dataset_converters/make_synthetic.py --no-progress \
     --out-dir "$OUT_DIR/captions" --num-train 16 --num-val 1 --num-test 1
   "$PY" tools/build_tokenizer.py "$OUT_DIR/captions/annotations/train.json" \
-    "$OUT_DIR/tokenizer"
+    "$tokenizer"
   "$PY" tools/analysis_tools/benchmark.py "$CONFIG" --synthetic-inputs \
     --device "$device" --batch-size 1 --out "$OUT_DIR/gpu_check.json" \
-    --cfg-options model.caption_head.tokenizer="$OUT_DIR/tokenizer" "$@"
+    --cfg-options model.caption_head.tokenizer="$tokenizer" \
+    $(random_text_tower "$tokenizer") "$@"
 }
 
 if [ "$DRY_RUN" = 1 ]; then
