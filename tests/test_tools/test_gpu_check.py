@@ -41,6 +41,11 @@ def test_gpu_check_dry_run(tmp_path):
         assert result[f'{phase}_peak_mem_mib'] > 0
     assert result['infer_frames_per_s'] == pytest.approx(
         2 * result['infer_clips_per_s'])
+    # the segmentation path alone: inference only, no caption branch
+    (seg, ) = json.loads(
+        (tmp_path / 'gpu_check_segmentation.json').read_text())
+    assert not seg['with_caption'] and seg['params'] < result['params']
+    assert 'train_iter_s' not in seg and len(seg['infer_iter_s']) == 1
 
 
 def test_gpu_check_refuses_without_cuda(tmp_path):

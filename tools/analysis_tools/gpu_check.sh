@@ -3,7 +3,8 @@
 # network, install the wheels handed over in $WHEELS, build mmcv 2.1.0 with
 # CUDA ops from the local sdist, then measure the paper config (a few AMP
 # training steps; inference frames/s and peak GPU memory for 1 clip of 10
-# frames at 224x224) into $OUT_DIR/gpu_check.json. About 10 minutes on a
+# frames at 224x224) into $OUT_DIR/gpu_check.json (the segmentation path
+# alone: gpu_check_segmentation.json). About 10 minutes on a
 # 16-core machine, most of it the mmcv build (docs/benchmarks.md).
 #
 #   bash tools/analysis_tools/gpu_check.sh [OUT_DIR]
@@ -52,10 +53,16 @@ measure() {
     --out-dir "$OUT_DIR/captions" --num-train 16 --num-val 1 --num-test 1
   "$PY" tools/build_tokenizer.py "$OUT_DIR/captions/annotations/train.json" \
     "$tokenizer"
+  # the whole model: training steps, then masks + captions
   "$PY" tools/analysis_tools/benchmark.py "$CONFIG" --synthetic-inputs \
     --device "$device" --batch-size 1 --out "$OUT_DIR/gpu_check.json" \
     --cfg-options model.caption_head.tokenizer="$tokenizer" \
     $(random_text_tower "$tokenizer") "$@"
+  # the segmentation path alone (masks only), inference
+  "$PY" tools/analysis_tools/benchmark.py "$CONFIG" --synthetic-inputs \
+    --device "$device" --batch-size 1 --phases infer \
+    --out "$OUT_DIR/gpu_check_segmentation.json" \
+    --cfg-options model.caption_head=None model.mask_collaboration=None "$@"
 }
 
 if [ "$DRY_RUN" = 1 ]; then
