@@ -85,7 +85,7 @@ def test_runner_test_loop_writes_metrics_outputs_and_images(tmp_path):
     metrics = runner.test()
     assert set(metrics) == {
         'mIoU', 'F-score', 'BLEU-1', 'BLEU-2', 'BLEU-3', 'BLEU-4', 'METEOR',
-        'ROUGE-L', 'CIDEr'
+        'ROUGE-L', 'CIDEr', 'ssu_score'
     }
     out = tmp_path / 'out'
     assert sorted(p.name for p in out.iterdir()) == [
