@@ -93,9 +93,9 @@ class MoEFeedForward(nn.Module):
         for e, expert in enumerate(self.experts):
             token_idx, slot = torch.nonzero(experts == e, as_tuple=True)
             if len(token_idx):
-                y = expert(tokens[token_idx])
-                out.index_add_(0, token_idx,
-                               y * gates[token_idx, slot, None].to(y.dtype))
+                # under autocast the experts return float16/bfloat16
+                y = expert(tokens[token_idx]) * gates[token_idx, slot, None]
+                out.index_add_(0, token_idx, y.to(out.dtype))
         return out.reshape(shape), self._balance(probs, experts, valid)
 
     def _balance(self, probs: Tensor, experts: Tensor,

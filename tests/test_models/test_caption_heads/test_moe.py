@@ -83,3 +83,18 @@ def test_balance_loss_spreads_a_collapsed_router():
     _, aux = moe(x)
     assert aux['usage'].max() < 0.5
     assert aux['loss_balance'] < 1.2
+
+
+def test_mixed_precision_matches_float32():
+    """Under autocast the experts compute in bfloat16 and their outputs are
+    gathered into the float32 tokens (on CUDA AMP this failed with a dtype
+    mismatch in ``index_add_``); with a decisive routing (logit margin 50,
+    so both precisions pick the same experts) the result stays within
+    bfloat16 rounding of the float32 one."""
+    moe = _moe(num_experts=4, top_k=1)
+    x = _route_to(moe, torch.arange(4).repeat(3))
+    ref, _ = moe(x)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out, _ = moe(x)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, ref, rtol=0.05, atol=0.05)
