@@ -87,7 +87,11 @@ export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 # 2. mmcv 2.1.0 with CUDA ops for this device's architecture, all cores.
 #    The sdist's setup.py needs pkg_resources (setuptools<70, a wheel in
 #    $WHEELS installed into its own folder, only for the build).
-if "$PY" -c "import mmcv.ops, torch; from mmcv.ops import get_compiling_cuda_version as v; assert v() != 'not available'" 2>/dev/null; then
+#    A wheel built earlier on such a machine may be among the wheels: then
+#    nothing is built. The probe's verdict is read from its output, not its
+#    exit status (it segfaulted once on the H100 image; cause unknown).
+probe=$("$PY" -c "from mmcv.ops import get_compiling_cuda_version as v; print('cuda ops:', v() != 'not available', flush=True)" 2>/dev/null || true)
+if [[ $probe == *"cuda ops: True"* ]]; then
   log "mmcv with CUDA ops present"
 else
   arch=$("$PY" -c "import torch; print('%d.%d' % torch.cuda.get_device_capability())")
