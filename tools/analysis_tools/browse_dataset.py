@@ -9,7 +9,6 @@ Example::
 """
 import argparse
 import os
-import os.path as osp
 import textwrap
 
 import cv2
@@ -19,6 +18,7 @@ from mmengine.registry import init_default_scope
 
 import rassu_mm  # noqa: F401  registers the datasets and transforms
 from mmseg.registry import DATASETS
+from rassu_mm.utils import safe_join
 
 
 def parse_args(argv=None):
@@ -100,7 +100,7 @@ def main(argv=None):
                  if 'gt_sem_seg' in sample else None)
         captions = sample.gt_captions if 'gt_captions' in sample else None
         image = draw_clip(frames, masks, captions, palette, args.alpha)
-        path = osp.join(args.output_dir, f'{sample.clip_id}.jpg')
+        path = safe_join(args.output_dir, f'{sample.clip_id}.jpg')
         cv2.imwrite(path, image)
         print(path)
 
