@@ -373,8 +373,10 @@ def test_without_java_meteor_is_left_out_with_one_warning(monkeypatch):
     def no_java(*args, **kwargs):
         raise AssertionError('Java must not be started')
 
-    monkeypatch.setattr(caption_scores, 'PTBTokenizer', no_java)
-    monkeypatch.setattr(caption_scores, 'Meteor', no_java)
+    # caption_scores imports them when it scores
+    monkeypatch.setattr('pycocoevalcap.tokenizer.ptbtokenizer.PTBTokenizer',
+                        no_java)
+    monkeypatch.setattr('pycocoevalcap.meteor.meteor.Meteor', no_java)
     for _ in range(2):
         metrics = evaluate(SSUMetric(), caption_clips())
     assert 'METEOR' not in metrics
