@@ -105,6 +105,12 @@ def test_ablation_end_to_end(tmp_path):
         assert cfg.train_cfg['max_iters'] == 2
         assert cfg.train_dataloader['dataset']['data_root'] == data
         assert cfg.val_dataloader is None
+    # --collect runs nothing: a second seed counts as missing
+    assert ablation.main(argv[:4] + ['2'] + argv[5:] + ['--collect']) == 0
+    with open(osp.join(work, 'ablation.md')) as f:
+        assert [line.split(' | ')[2] for line in
+                f.read().strip().split('\n')[2:]] == ['1 of 2', '1 of 2']
+    assert not osp.exists(osp.join(work, 'full', 'seed_1'))
     # a finished run is read back, not repeated
     stamp = os.stat(osp.join(work, 'full', 'seed_0', 'metrics.json'))
     assert ablation.main(argv) == 0

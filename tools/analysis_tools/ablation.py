@@ -23,6 +23,8 @@ Examples::
     python tools/analysis_tools/ablation.py --max-iters 300 --jobs 2
     # two rows, one seed; a row can also be given as NAME=CONFIG
     python tools/analysis_tools/ablation.py --rows baseline full --seeds 1
+    # the table of the runs finished so far, running nothing
+    python tools/analysis_tools/ablation.py --max-iters 300 --collect
 """
 import argparse
 import json
@@ -87,6 +89,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         action=DictAction,
         default={},
         help='key=value overrides for every run, as in tools/train.py')
+    parser.add_argument(
+        '--collect',
+        action='store_true',
+        help='run nothing: the table and JSON of the runs finished so far '
+        '(the others count as missing)')
     parser.add_argument(
         '--worker', help=argparse.SUPPRESS)  # one run, in this process
     args = parser.parse_args(argv)
@@ -245,6 +252,8 @@ def run_one(name: str, config: str, seed: int, args: argparse.Namespace,
     run_dir = osp.join(args.work_dir, name, f'seed_{seed}')
     done = osp.join(run_dir, 'metrics.json')
     if not osp.isfile(done):
+        if args.collect:
+            return dict(seed=seed, error='not run yet')
         os.makedirs(run_dir, exist_ok=True)
         run_config(config, seed, args).dump(osp.join(run_dir, 'config.py'))
         print(f'[{name} seed {seed}] training, log: {run_dir}/run.log',
@@ -317,8 +326,9 @@ def main(argv=None) -> int:
     os.chdir(REPO)
     rows = resolve_rows(args.rows)
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
-    for _, _, config in rows:
-        prepare_data(run_config(config, 0, args))
+    if not args.collect:
+        for _, _, config in rows:
+            prepare_data(run_config(config, 0, args))
     start = time.time()
     # seed by seed: an interrupted ablation has every row's first seeds
     tasks = [(name, config, seed) for seed in range(args.seeds)
@@ -352,6 +362,9 @@ def main(argv=None) -> int:
         f.write(table)
     print('\n' + table)
     failed = [key for key, result in results.items() if 'error' in result]
+    if args.collect:
+        print(f'{len(failed)} run(s) not finished: {failed}')
+        return 0
     if failed:
         print(f'{len(failed)} run(s) failed: {failed}')
     return 1 if failed else 0
