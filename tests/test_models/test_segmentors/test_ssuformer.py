@@ -65,8 +65,8 @@ def test_predict_at_original_size(num_classes):
         assert logits.dtype == torch.float32 and pred.dtype == torch.long
         assert torch.isfinite(logits).all()
         assert pred.min() >= 0 and pred.max() < num_classes
-        assert ((pred > 0) == (logits > 0)).float().mean() > 0.99 \
-            if num_classes == 2 else True
+        if num_classes == 2:  # binary: "sounding" iff its logit > 0
+            assert ((pred > 0) == (logits > 0)).float().mean() > 0.99
         assert 'pred_captions' not in sample
 
 
@@ -205,43 +205,19 @@ def test_demo_config_builds_and_trains_one_step():
     assert torch.isfinite(loss)
 
 
-CLIP_B16_VISION = dict(
-    hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
-    num_attention_heads=12, image_size=224, patch_size=16,
-    projection_dim=512)
-CLIP_B16_TEXT = dict(
-    hidden_size=512, intermediate_size=2048, num_hidden_layers=12,
-    num_attention_heads=8, projection_dim=512)
-
-
-@pytest.mark.slow
 @pytest.mark.parametrize(
     'config',
     ['ssuformer_f_music.py', 'ssuformer_f_lifescene.py'])
-def test_paper_configs_build(config, tmp_path):
-    """The paper configs build the full model. CLIP ViT-B/16 cannot be
-    downloaded here, so same-sized random CLIP towers replace the hub name
-    and a small tokenizer replaces the dataset's."""
-    from rassu_mm.models.tokenization import train_caption_tokenizer
+def test_paper_config_settings(config):
+    """The paper configs load pretrained encoders, train with AdamW and
+    name the class hierarchy of their dataset instead of restating it
+    (that they build offline is tests/test_tools/test_paper_configs.py)."""
+    from mmseg.registry import DATASETS
     cfg = get_config(config)
     assert cfg.model.backbone.init_cfg.type == 'Pretrained'
     assert cfg.model.audio_encoder.init_cfg.type == 'Pretrained'
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
     assert cfg.model.mask_collaboration.pretrained
-    # the class hierarchy is named, not restated: the dataset's METAINFO
-    from mmseg.registry import DATASETS
+    assert cfg.model.mask_collaboration.mode == 'masked_image'
     meta = DATASETS.get(cfg.train_dataloader.dataset.type).METAINFO
     assert cfg.model.class_hierarchy == meta['dataset_name']
-    train_caption_tokenizer(['a violin is playing.'],
-                            vocab_size=50).save_pretrained(str(tmp_path))
-    cfg.model.mask_collaboration.pretrained = None
-    cfg.model.mask_collaboration.clip = CLIP_B16_VISION
-    head = cfg.model.caption_head
-    head.tokenizer = str(tmp_path)
-    head.loss_rcc.update(pretrained=None, clip=CLIP_B16_TEXT,
-                         tokenizer=str(tmp_path))
-    model = MODELS.build(cfg.model)
-    num_params = sum(p.numel() for p in model.parameters())
-    # about 299 M without the RCC loss's CLIP text tower (63 M, training
-    # only); the paper reports 319.6 M
-    assert 280e6 < num_params < 450e6
