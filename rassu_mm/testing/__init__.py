@@ -4,15 +4,16 @@ Importing this package registers nothing; the toy runner components live in
 :mod:`rassu_mm.testing.toy_components` and are registered when that module
 is imported (``custom_imports``).
 """
-from ._configs import (WIDTH_KEYS, build_tiny_model, demo_runner_cfg,
-                       get_config, merge_overrides, shrink_widths,
-                       tiny_model_cfg)
+from ._configs import (TINY_CLIP_VISION, WIDTH_KEYS, build_tiny_model,
+                       demo_runner_cfg, get_config, merge_overrides,
+                       shrink_widths, tiny_clip_text, tiny_model_cfg)
 from ._dist import free_port
 from ._inputs import DEMO_CAPTION, demo_clip, demo_mm_inputs
 from ._paths import REPO_ROOT, load_tool, repo_path
 
 __all__ = [
-    'DEMO_CAPTION', 'REPO_ROOT', 'WIDTH_KEYS', 'build_tiny_model',
+    'DEMO_CAPTION', 'REPO_ROOT', 'TINY_CLIP_VISION', 'WIDTH_KEYS',
+    'build_tiny_model', 'tiny_clip_text',
     'demo_clip', 'demo_mm_inputs', 'demo_runner_cfg', 'free_port',
     'get_config', 'load_tool', 'merge_overrides', 'repo_path',
     'shrink_widths', 'tiny_model_cfg'

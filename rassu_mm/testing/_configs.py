@@ -137,3 +137,33 @@ def demo_runner_cfg(data_root: str,
             if transform.type == 'LoadClipAudio':
                 transform.cache_dir = osp.join(data_root, 'audio_cache')
     return cfg
+
+
+# ``CLIPVisionConfig`` / ``CLIPTextConfig`` arguments of tiny CLIP towers
+# (the paper configs' ViT-B/16 sizes are ``clip_vision`` / ``clip_text`` in
+# configs/_base_/models/ssuformer_pvtv2_b5_caption.py).
+TINY_CLIP_VISION = dict(
+    hidden_size=32,
+    intermediate_size=64,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    image_size=32,
+    patch_size=8,
+    projection_dim=16)
+
+
+def tiny_clip_text(vocab_size: int) -> dict:
+    """``CLIPTextConfig`` arguments of a tiny text tower whose special ids
+    are those of :func:`~rassu_mm.models.tokenization.train_caption_tokenizer`
+    (``[PAD]=0``, ``[BOS]=2``, ``[EOS]=3``)."""
+    return dict(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=32,
+        projection_dim=16,
+        pad_token_id=0,
+        bos_token_id=2,
+        eos_token_id=3)

@@ -11,10 +11,9 @@ from rassu_mm.models.losses import RegionCaptionConsistencyLoss
 from rassu_mm.models.necks import MaskCollaborationModule
 from rassu_mm.models.pretrained import PretrainedKeysError
 from rassu_mm.models.tokenization import train_caption_tokenizer
+from rassu_mm.testing import TINY_CLIP_VISION as VISION
+from rassu_mm.testing import tiny_clip_text
 
-VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-              num_attention_heads=2, image_size=32, patch_size=8,
-              projection_dim=16)
 CAPTIONS = ['a violin is playing.', 'the drum on the left is sounding.']
 
 
@@ -25,11 +24,7 @@ def clip_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp('clip')
     tokenizer = train_caption_tokenizer(CAPTIONS, vocab_size=100)
     tokenizer.save_pretrained(folder)
-    text = dict(vocab_size=len(tokenizer), hidden_size=32,
-                intermediate_size=64, num_hidden_layers=1,
-                num_attention_heads=2, max_position_embeddings=32,
-                projection_dim=16, pad_token_id=0, bos_token_id=2,
-                eos_token_id=3)
+    text = tiny_clip_text(len(tokenizer))
     torch.manual_seed(0)
     model = CLIPModel(CLIPConfig(text_config=text, vision_config=VISION,
                                  projection_dim=16))

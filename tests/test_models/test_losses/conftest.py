@@ -4,6 +4,7 @@ from transformers import CLIPTextConfig, CLIPTextModelWithProjection
 
 from rassu_mm.models.tokenization import (CaptionTokenizer,
                                           train_caption_tokenizer)
+from rassu_mm.testing import tiny_clip_text
 
 CAPTIONS = [
     'The woman on the left is playing a flute.',
@@ -19,11 +20,7 @@ def clip_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp('clip_text')
     tokenizer = train_caption_tokenizer(CAPTIONS, vocab_size=200)
     tokenizer.save_pretrained(folder)
-    tiny = dict(vocab_size=len(tokenizer), hidden_size=32,
-                intermediate_size=64, num_hidden_layers=1,
-                num_attention_heads=2, max_position_embeddings=32,
-                projection_dim=16, pad_token_id=0, bos_token_id=2,
-                eos_token_id=3)
+    tiny = tiny_clip_text(len(tokenizer))
     torch.manual_seed(0)
     CLIPTextModelWithProjection(CLIPTextConfig(**tiny)).save_pretrained(
         folder)

@@ -14,10 +14,8 @@ from rassu_mm.models.clip_utils import CLIP_MEAN, CLIP_STD
 from rassu_mm.models.necks import MaskCollaborationModule
 from rassu_mm.structures import SSUDataSample
 from rassu_mm.testing import REPO_ROOT
+from rassu_mm.testing import TINY_CLIP_VISION as TINY_CLIP
 
-TINY_CLIP = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                 num_attention_heads=2, image_size=32, patch_size=8,
-                 projection_dim=16)
 MEAN = (123.675, 116.28, 103.53)
 STD = (58.395, 57.12, 57.375)
 B, T, H, W, L, C = 2, 2, 40, 48, 5, 24
