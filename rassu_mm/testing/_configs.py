@@ -2,6 +2,7 @@
 out again): the demo models shrunk to a few thousand parameters, and the
 demo runner configs pointed at a generated data set."""
 import copy
+import itertools
 import os.path as osp
 from typing import Any, Optional
 
@@ -111,6 +112,9 @@ def build_tiny_model(config: str = 'ssuformer_demo_seg.py',
     return model
 
 
+_RUNNER_IDS = itertools.count()
+
+
 def demo_runner_cfg(data_root: str,
                     config: str = 'ssuformer_demo_seg.py',
                     num_workers: int = 0,
@@ -128,6 +132,10 @@ def demo_runner_cfg(data_root: str,
     """
     cfg = get_config(config)
     cfg.randomness = dict(seed=seed)
+    # MMEngine reuses a visualizer of the same name (a process-wide
+    # singleton) with its first save_dir: a fresh name per runner keeps each
+    # runner's vis_data in its own work_dir, whatever ran before
+    cfg.visualizer.name = f'demo_runner_{next(_RUNNER_IDS)}'
     for split in ('train', 'val', 'test'):
         loader = cfg[f'{split}_dataloader']
         loader.num_workers = num_workers if split == 'train' else 0
