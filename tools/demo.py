@@ -41,6 +41,15 @@ def parse_args(argv=None):
     parser.add_argument(
         '--batch-size', type=int, default=1, help='windows per forward pass')
     parser.add_argument(
+        '--overlay-preset',
+        default='ultrafast',
+        choices=[
+            'ultrafast', 'superfast', 'veryfast', 'faster', 'fast',
+            'medium', 'slow', 'slower', 'veryslow'
+        ],
+        help='x264 preset of overlay.mp4: slower ones give smaller files '
+        '(default: ultrafast)')
+    parser.add_argument(
         '--silent-if-no-audio',
         action='store_true',
         help='treat a video without an audio track as silent')
@@ -64,7 +73,8 @@ def run(args) -> int:
         args.checkpoint,
         device=args.device,
         num_frames=args.num_frames,
-        sample_fps=args.sample_fps)
+        sample_fps=args.sample_fps,
+        overlay_preset=args.overlay_preset)
     videos, failed = [], 0
     for item in args.inputs:
         found = inferencer.list_videos(item)

@@ -10,8 +10,10 @@ from mmengine.runner import Runner
 import rassu_mm  # noqa: F401  registers components, safe checkpoint loading
 from mmseg.registry import RUNNERS
 from mmseg.utils import register_all_modules
-from rassu_mm.utils import setup_cpu_distributed, teardown_distributed
-from rassu_mm.utils.preflight import exit_if_inputs_missing
+from rassu_mm.utils import (keys_from_init_weights, load_model_weights,
+                            safe_torch_load, setup_cpu_distributed,
+                            teardown_distributed)
+from rassu_mm.utils.preflight import exit_if_inputs_missing, is_local_path
 
 
 def parse_args():
@@ -76,6 +78,16 @@ def trigger_visualization_hook(cfg, args):
     return cfg
 
 
+def published_checkpoint(path):
+    """The checkpoint at ``path`` when it is a published file that leaves
+    frozen pretrained weights to ``init_weights`` (``publish_model.py
+    --strip-frozen``), else None (the runner loads it as usual)."""
+    if not (is_local_path(path) and osp.isfile(path)):
+        return None
+    checkpoint = safe_torch_load(path, map_location='cpu')
+    return checkpoint if keys_from_init_weights(checkpoint) else None
+
+
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=True)
@@ -91,9 +103,16 @@ def main():
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
 
-    cfg.load_from = args.checkpoint
-    # the checkpoint holds all weights: only data and tokenizers are needed
-    exit_if_inputs_missing(cfg, 'test', args.checkpoint, args.config)
+    # a runner's checkpoint holds all weights: only data and tokenizers are
+    # needed; a published one may leave the frozen ones to init_weights
+    published = published_checkpoint(args.checkpoint)
+    exit_if_inputs_missing(
+        cfg,
+        'test',
+        args.checkpoint,
+        args.config,
+        pretrained=published is not None)
+    cfg.load_from = None if published else args.checkpoint
 
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
@@ -115,6 +134,9 @@ def main():
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    if published:  # unwrap DistributedDataParallel or the TTA model
+        model = getattr(runner.model, 'module', runner.model)
+        load_model_weights(model, published, args.checkpoint)
     runner.test()
     teardown_distributed()
 

@@ -4,6 +4,8 @@ import json
 import math
 import os
 import os.path as osp
+import queue
+import threading
 import time
 from collections import defaultdict, deque
 from contextlib import contextmanager
@@ -17,7 +19,6 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.infer.infer import BaseInferencer, ModelType
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from tqdm import tqdm
 
 from mmseg.registry import DATASETS, VISUALIZERS
@@ -25,6 +26,7 @@ from mmseg.utils import ConfigType, SampleList
 from rassu_mm.datasets.audio import LogMelParams
 from rassu_mm.datasets.errors import ClipDataError
 from rassu_mm.datasets.transforms import PackSSUInputs
+from rassu_mm.utils.checkpoint import load_model_weights
 from rassu_mm.utils.paths import UnsafePathError, safe_join
 from rassu_mm.visualization import SSULocalVisualizer
 from .overlay import FramePainter, OverlayWriter, Paint, SubtitleWriter
@@ -84,36 +86,101 @@ class _VideoJob:
     prediction of the sampled frame they fall in (a source frame at ``t``
     seconds shows sampled frame ``floor(t * sample_fps)``: each prediction
     is held until the next one), so only the masks of the windows in
-    flight are kept.
+    flight are kept. Without ``show`` this decoding, painting and encoding
+    runs on a thread of its own, overlapping the next windows' prediction
+    (PyAV and OpenCV release the GIL); at most two windows' paints wait in
+    its queue, so memory stays bounded.
     """
 
     def __init__(self, inferencer: 'SSUInferencer', info: VideoInfo,
                  clip_id: str, out_dir: Optional[str],
-                 paint: bool) -> None:
+                 paint: bool, show: bool = False,
+                 wait_time: float = 0) -> None:
         self.info, self.clip_id, self.out_dir = info, clip_id, out_dir
         self.fps = inferencer.sample_fps
         self.painter = inferencer.painter
+        self.show, self.wait_time = show, wait_time
         self.records: List[dict] = []
         self.data_samples: SampleList = []
         self.paints: Dict[int, Paint] = {}
         self.writer = self.subtitles = None
+        self._timed = inferencer._timed
         self.frames = inferencer._timed_iter(
             iter_frames(info.path, clip_id), 'decode') if paint else None
         self.next_frame = None
         if out_dir is not None:
             os.makedirs(safe_join(out_dir, 'masks'), exist_ok=True)
             self.writer = OverlayWriter(
-                safe_join(out_dir, 'overlay.mp4'), info)
+                safe_join(out_dir, 'overlay.mp4'),
+                info,
+                preset=inferencer.overlay_preset)
             if inferencer.with_captions:
                 self.subtitles = SubtitleWriter(
                     safe_join(out_dir, 'captions.srt'),
                     safe_join(out_dir, 'captions.vtt'))
+        self._queue: Optional[queue.Queue] = None
+        self._error: Optional[BaseException] = None
+        if paint and not show:
+            self._queue = queue.Queue(maxsize=2)
+            self._thread = threading.Thread(
+                target=self._render_worker, name=f'render {clip_id}',
+                daemon=True)
+            self._thread.start()
 
-    def render(self,
-               until: Optional[int],
-               show: bool = False,
-               wait_time: float = 0) -> None:
-        """Paint and write (and ``show``) the source frames whose sampled
+    def add_paints(self, paints: Dict[int, Paint]) -> None:
+        """Paint and write the source frames up to the last of the sampled
+        frames ``paints`` (``{k: Paint}``) covers, in the background when
+        there is a render thread."""
+        if self.frames is None:
+            return
+        if self._queue is None:
+            self.paints.update(paints)
+            with self._timed('render'):
+                self.render(max(self.paints))
+            return
+        self._raise_render_error()
+        self._queue.put(paints)
+
+    def finish(self) -> None:
+        """Write the source frames after the last whole window and wait
+        for the render thread."""
+        if self._queue is None:
+            with self._timed('render'):
+                self.render(None)
+            return
+        self._queue.put('finish')
+        self._thread.join()
+        self._queue = None
+        self._raise_render_error()
+
+    def _raise_render_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _render_worker(self) -> None:
+        """Render the queued paints until ``'finish'`` (the rest of the
+        video too) or ``'stop'``; after an error only drain the queue."""
+        while True:
+            item = self._queue.get()
+            if item == 'stop':
+                return
+            if self._error is not None:
+                continue
+            try:
+                with self._timed('render'):
+                    if item == 'finish':
+                        self.render(None)
+                        return
+                    self.paints.update(item)
+                    self.render(max(self.paints))
+            except BaseException as err:  # raised in the caller's thread
+                self._error = err
+                if item == 'finish':
+                    return
+
+    def render(self, until: Optional[int]) -> None:
+        """Paint and write (and show) the source frames whose sampled
         frame is at most ``until`` (None: all the remaining frames)."""
         if self.frames is None or not self.paints:
             return
@@ -133,16 +200,19 @@ class _VideoJob:
             image = self.painter.paint(frame.to_ndarray(format='bgr24'), paint)
             if self.writer is not None:
                 self.writer.write(image, frame.pts, frame.time_base)
-            if show:
+            if self.show:
                 cv2.imshow(f'SSU {self.clip_id}', image)
-                cv2.waitKey(max(1, int(wait_time * 1000)))
+                cv2.waitKey(max(1, int(self.wait_time * 1000)))
             for old in [j for j in self.paints if j < k]:
                 del self.paints[old]
             self.next_frame = None
 
     def close(self) -> None:
-        """Write the JSON and close the files (after an error too: what was
-        written so far stays readable)."""
+        """Stop the render thread, write the JSON and close the files
+        (after an error too: what was written so far stays readable)."""
+        if self._queue is not None:  # an error before finish()
+            self._queue.put('stop')
+            self._thread.join()
         if self.writer is not None:
             self.writer.close()
         if self.subtitles is not None:
@@ -191,13 +261,20 @@ class SSUInferencer(BaseInferencer):
         sample_fps (float, optional): Sampled (predicted) frames per second;
             defaults to the config's ``fps`` (1 when absent). Higher values
             give denser predictions.
+        overlay_preset (str): x264 speed preset of ``overlay.mp4``.
+            Defaults to ``'ultrafast'``: encoding every source frame costs
+            more than the model on CPU; a slower preset (``'veryfast'``,
+            ``'medium'``) gives a smaller file of the same quality.
         scope (str): Registry scope. Defaults to ``'mmseg'``.
 
     Attributes:
         timings (dict): Seconds spent since construction in ``decode``
             (both decoding passes, audio included), ``preprocess`` (the test
-            pipeline), ``model`` (``test_step``) and ``encode`` (painting,
-            H.264 encoding, masks, subtitles).
+            pipeline), ``model`` (``test_step``), ``render`` (painting and
+            H.264-encoding the source frames, on the render thread, so it
+            overlaps the other stages unless ``show``) and ``encode``
+            (preparing the drawings, mask PNGs, subtitles, waiting for the
+            render thread and closing the files).
     """
 
     preprocess_kwargs: set = set()
@@ -211,11 +288,14 @@ class SSUInferencer(BaseInferencer):
                  device: Optional[str] = None,
                  num_frames: Optional[int] = None,
                  sample_fps: Optional[float] = None,
+                 overlay_preset: str = 'ultrafast',
                  scope: str = 'mmseg') -> None:
         import rassu_mm  # noqa: F401  registers components, safe loading
         init_default_scope(scope)
         self.dataset_meta: dict = {}
         self.audio_params = LogMelParams()
+        self.weights = weights
+        self.overlay_preset = overlay_preset
         super().__init__(
             model=model, weights=weights, device=device, scope=scope)
         cfg = self.cfg
@@ -234,18 +314,21 @@ class SSUInferencer(BaseInferencer):
             self.dataset_meta.get('dataset_name'))
         self.painter = FramePainter(self.visualizer)
         self.timings: Dict[str, float] = defaultdict(float)
-        self._running: List[list] = []  # [stage, start] of open blocks
+        self._timings_lock = threading.Lock()
+        self._open_blocks = threading.local()  # per thread: [stage, start]
 
     def _load_weights_to_model(self, model: nn.Module,
                                checkpoint: Optional[dict],
                                cfg: Optional[ConfigType]) -> None:
-        """Load the weights and keep the checkpoint's ``dataset_meta``."""
+        """Load the weights (a published file that leaves the frozen
+        pretrained ones to ``init_weights`` too) and keep the checkpoint's
+        ``dataset_meta``."""
         if checkpoint is None:
             print_log(
                 'no checkpoint given: the model keeps its initial weights',
                 logger='current')
             return
-        _load_checkpoint_to_model(model, checkpoint)
+        load_model_weights(model, checkpoint, str(self.weights))
         self.dataset_meta = dict(
             checkpoint.get('meta', {}).get('dataset_meta') or {})
 
@@ -298,20 +381,25 @@ class SSUInferencer(BaseInferencer):
     @contextmanager
     def _timed(self, stage: str):
         """Add the time spent in the block to ``timings[stage]``; a nested
-        block's time counts for the inner stage only."""
+        block's time counts for the inner stage only. Each thread has its
+        own blocks (the render thread's overlap the caller's)."""
+        running = self._open_blocks.__dict__.setdefault('stack', [])
         now = time.perf_counter()
-        if self._running:
-            outer, since = self._running[-1]
-            self.timings[outer] += now - since
-        self._running.append([stage, now])
+        if running:
+            self._add_time(running[-1][0], now - running[-1][1])
+        running.append([stage, now])
         try:
             yield
         finally:
             now = time.perf_counter()
-            stage, since = self._running.pop()
-            self.timings[stage] += now - since
-            if self._running:
-                self._running[-1][1] = now
+            stage, since = running.pop()
+            self._add_time(stage, now - since)
+            if running:
+                running[-1][1] = now
+
+    def _add_time(self, stage: str, seconds: float) -> None:
+        with self._timings_lock:
+            self.timings[stage] += seconds
 
     def _timed_iter(self, iterator: Iterator, stage: str) -> Iterator:
         while True:
@@ -412,15 +500,18 @@ class SSUInferencer(BaseInferencer):
                   preds: SampleList,
                   show: bool = False,
                   wait_time: float = 0) -> None:
-        """Paint the source frames the predictions ``preds`` cover and
-        write them to the overlay (and a window with ``show``)."""
+        """Prepare the drawing of the predictions ``preds`` and hand it to
+        the video's renderer, which paints and writes (and, with ``show``
+        given to the video, shows) the source frames they cover."""
         if inputs.frames is None:
             return
         with self._timed('encode'):
-            for sample in preds:
-                for k, mask, caption in self._new_frames(sample):
-                    inputs.paints[k] = self.painter.prepare(mask, caption)
-            inputs.render(max(inputs.paints), show, wait_time)
+            paints = {
+                k: self.painter.prepare(mask, caption)
+                for sample in preds
+                for k, mask, caption in self._new_frames(sample)
+            }
+            inputs.add_paints(paints)
 
     def postprocess(self,
                     preds: SampleList,
@@ -518,7 +609,7 @@ class SSUInferencer(BaseInferencer):
                 clip_id, video, 'no audio track (pass --silent-if-no-audio '
                 'to treat the video as silent)')
         job = _VideoJob(self, info, clip_id, out_dir,
-                        out_dir is not None or show)
+                        out_dir is not None or show, show, wait_time)
         total = None if info.duration is None else math.ceil(
             info.duration * self.sample_fps / self.num_frames / batch_size)
         try:
@@ -532,7 +623,7 @@ class SSUInferencer(BaseInferencer):
                 self.postprocess(preds, job, return_datasamples)
             with self._timed('encode'):
                 # source frames after the last whole window
-                job.render(None, show, wait_time)
+                job.finish()
         finally:
             with self._timed('encode'):
                 job.close()

@@ -121,14 +121,16 @@ class OverlayWriter:
         out_path (str): The ``.mp4`` to write.
         info (VideoInfo): The source video.
         crf (int): x264 quality (lower is better). Defaults to 23.
-        preset (str): x264 speed preset. Defaults to ``'veryfast'``.
+        preset (str): x264 speed preset. Defaults to ``'ultrafast'``
+            (the fastest; slower presets give smaller files of the same
+            quality).
     """
 
     def __init__(self,
                  out_path: str,
                  info: VideoInfo,
                  crf: int = 23,
-                 preset: str = 'veryfast') -> None:
+                 preset: str = 'ultrafast') -> None:
         self._out = av.open(out_path, mode='w')
         self._video = self._out.add_stream(
             'libx264', rate=Fraction(info.fps).limit_denominator(100000))

@@ -23,7 +23,14 @@ import numpy as np
 import torch
 from mmengine.dist import get_dist_info
 from mmengine.logging.history_buffer import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.runner.checkpoint import (CheckpointLoader,
+                                        _load_checkpoint_to_model)
+from torch import nn
+
+#: ``meta`` entry of a published checkpoint (``tools/misc/publish_model.py
+#: --strip-frozen``) listing the state-dict keys it leaves to
+#: ``init_weights``
+KEYS_FROM_INIT_WEIGHTS = 'keys_from_init_weights'
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
@@ -162,6 +169,44 @@ def load_http_checkpoint(filename: str,
         if rank > 0:
             _download()
     return safe_torch_load(cached, map_location=map_location, name=filename)
+
+
+def keys_from_init_weights(checkpoint: dict) -> List[str]:
+    """State-dict keys that ``checkpoint`` leaves to ``init_weights`` (the
+    frozen pretrained weights a published file was stripped of; none for a
+    runner's checkpoint)."""
+    return list(checkpoint.get('meta', {}).get(KEYS_FROM_INIT_WEIGHTS, []))
+
+
+def load_model_weights(model: nn.Module, checkpoint: dict,
+                       name: str) -> None:
+    """Load a runner's or a published checkpoint into ``model``.
+
+    A checkpoint that leaves keys to ``init_weights`` (see
+    :func:`keys_from_init_weights`) is loaded after ``model.init_weights()``
+    has read the pretrained files, and every other key of the model must
+    come from it; any other checkpoint is loaded as MMEngine's
+    ``load_checkpoint`` does (missing and unexpected keys are logged).
+
+    Raises:
+        KeyError: a published checkpoint does not match the model, naming
+            ``name`` and the keys.
+    """
+    expected = set(keys_from_init_weights(checkpoint))
+    state = checkpoint.get('state_dict', checkpoint)
+    if not expected:
+        _load_checkpoint_to_model(model, checkpoint)
+        return
+    missing = set(model.state_dict()) - set(state)
+    unexpected = set(state) - set(model.state_dict())
+    if missing != expected or unexpected:
+        raise KeyError(
+            f'{name} does not match the model: missing keys '
+            f'{sorted(missing - expected)}, unexpected keys '
+            f'{sorted(unexpected)}, keys it leaves to init_weights but the '
+            f'model lacks {sorted(expected - missing)}')
+    model.init_weights()
+    model.load_state_dict(state, strict=False)
 
 
 def install_safe_checkpoint_loading() -> None:

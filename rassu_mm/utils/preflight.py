@@ -68,7 +68,8 @@ def is_local_path(path: str) -> bool:
 def check_inputs(cfg: Config,
                  mode: str,
                  checkpoint: Optional[str] = None,
-                 config_name: str = 'the config') -> None:
+                 config_name: str = 'the config',
+                 pretrained: bool = False) -> None:
     """Raise :class:`MissingInputsError` listing what ``cfg`` lacks.
 
     Args:
@@ -79,8 +80,12 @@ def check_inputs(cfg: Config,
             file is needed).
         checkpoint: the checkpoint to test.
         config_name: how to call the config in the message.
+        pretrained: in ``'test'`` mode, also check the pretrained weights
+            (the checkpoint is a published file that leaves them to
+            ``init_weights``: ``tools/misc/publish_model.py
+            --strip-frozen``).
     """
-    missing = find_missing(cfg, mode, checkpoint)
+    missing = find_missing(cfg, mode, checkpoint, pretrained)
     if missing:
         lines = [f'  - {item}' for item in missing]
         raise MissingInputsError(
@@ -91,18 +96,20 @@ def check_inputs(cfg: Config,
 def exit_if_inputs_missing(cfg: Config,
                            mode: str,
                            checkpoint: Optional[str] = None,
-                           config_name: str = 'the config') -> None:
+                           config_name: str = 'the config',
+                           pretrained: bool = False) -> None:
     """:func:`check_inputs` for command-line tools: print the list and exit
     with status 1 (no traceback) when something is missing."""
     try:
-        check_inputs(cfg, mode, checkpoint, config_name)
+        check_inputs(cfg, mode, checkpoint, config_name, pretrained)
     except MissingInputsError as err:
         raise SystemExit(str(err)) from None
 
 
 def find_missing(cfg: Config,
                  mode: str,
-                 checkpoint: Optional[str] = None) -> List[str]:
+                 checkpoint: Optional[str] = None,
+                 pretrained: bool = False) -> List[str]:
     """One line per missing input: ``<what> <path> (<config keys>): <how to
     get it>``; an input named by several keys is listed once.
 
@@ -118,8 +125,9 @@ def find_missing(cfg: Config,
                                        True):
             items += _missing_data(cfg[loader]['dataset'], f'{loader}.dataset')
     items += _missing_tokenizers(cfg.model, _first_ann_file(cfg))
-    if mode == 'train':
+    if mode == 'train' or pretrained:
         items += _missing_pretrained(cfg.model)
+    if mode == 'train':
         checkpoint, key = cfg.get('load_from'), 'load_from'
     else:
         key = 'command line'

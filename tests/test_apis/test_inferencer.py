@@ -2,6 +2,7 @@
 import json
 import re
 import tempfile
+import threading
 
 import cv2
 import numpy as np
@@ -121,7 +122,8 @@ def test_streaming_decodes_only_what_the_window_needs(
         tmp_path, tiny_ssu, monkeypatch):
     """On a 60 s video, when a window is predicted, no more sampled frames
     have been decoded than that window needs, the audio decoder is at most
-    a few chunks past its end and only the masks in flight are kept."""
+    a few chunks past its end and only the drawings in flight are kept
+    (those the render thread holds and those queued for it)."""
     video = make_video(tmp_path / 'long.mp4', 60, fps=4)
     decoded = dict(frames=0, audio=0)
 
@@ -144,8 +146,10 @@ def test_streaming_decodes_only_what_the_window_needs(
         def visualize(self, inputs, preds, **kwargs):
             super().visualize(inputs, preds, **kwargs)
             last = preds[-1].frame_indices[-1]
+            queued = sum(len(item) for item in list(inputs._queue.queue)
+                         if isinstance(item, dict))
             seen.append((last, decoded['frames'], decoded['audio'],
-                         len(inputs.paints)))
+                         len(inputs.paints) + queued))
 
     inferencer = Watched(*tiny_ssu, device='cpu')
     inferencer(video, out_dir=str(tmp_path / 'out'), batch_size=2)
@@ -155,8 +159,35 @@ def test_streaming_decodes_only_what_the_window_needs(
         assert frames <= last + 2  # the window, and one held back at most
         # audio up to the window's last patch (+ 1 s of decoder chunks)
         assert audio <= (last + 1 + 1) * rate + 0.5 * rate
-        assert paints <= 2  # the held masks only, not the video's
+        # two queued batches of 10, the batch being painted and the held
+        # drawing, not the video's 60
+        assert paints <= 3 * 10 + 1
     assert decoded['frames'] == 60
+
+
+def test_render_thread_error_reaches_the_caller(tmp_path, inferencer,
+                                                monkeypatch):
+    """An error while painting or encoding (on the render thread) is raised
+    by the call, the render thread is gone and what was written stays
+    readable."""
+    video = make_video(tmp_path / 'clip.mp4', 12, fps=4)
+    painted = []
+
+    def failing_paint(frame, paint):
+        painted.append(1)
+        if len(painted) == 30:
+            raise ClipDataError('clip', video, 'cannot paint')
+        return frame
+
+    monkeypatch.setattr(inferencer.painter, 'paint', failing_paint)
+    with pytest.raises(ClipDataError, match='cannot paint'):
+        inferencer.infer_video(video, str(tmp_path / 'out'))
+    assert not [t for t in threading.enumerate()
+                if t.name.startswith('render ')]
+    records = json.loads((tmp_path / 'out' / 'predictions.json').read_text())
+    assert records['frames'] and len(painted) == 30
+    written = list(iter_frames(str(tmp_path / 'out' / 'overlay.mp4'), 'out'))
+    assert 0 < len(written) < 30
 
 
 def test_folder_with_bad_files_continues(tmp_path, inferencer):

@@ -10,7 +10,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
-from rassu_mm.testing import demo_mm_inputs, load_tool, repo_path
+from rassu_mm.testing import (REPO_ROOT, demo_mm_inputs, load_tool,
+                              repo_path)
 
 SEG_CONFIG = repo_path('configs/ssuformer_demo_seg.py')
 FULL_CONFIG = repo_path('configs/ssuformer_demo.py')
@@ -157,3 +158,34 @@ def test_tensor_mode_caption_outputs(workdir, monkeypatch):
     seg_model = MODELS.build(Config.fromfile(SEG_CONFIG).model).eval()
     with pytest.raises(ValueError, match='caption_head'):
         seg_model._forward(data['inputs'], caption_length=5)
+
+
+def test_benchmark_video_inference_reports_every_stage(
+        tmp_path, capsys, monkeypatch):
+    """Two short generated videos, each inferred in its own process with
+    outputs and then alone: the figures are consistent with each other."""
+    monkeypatch.chdir(REPO_ROOT)  # the tool moves there; restored after
+    bench = load_tool('tools/analysis_tools/benchmark_video_inference.py')
+    results = bench.main([
+        '--lengths', '2', '3', '--size', '64x48', '--fps', '4',
+        '--audio-rate', '16000', '--threads', '1', '--work-dir',
+        str(tmp_path), '--out',
+        str(tmp_path / 'results.json')
+    ])
+    assert [r['seconds'] for r in results] == pytest.approx([2, 3], abs=0.1)
+    assert [r['predicted_frames'] for r in results] == [2, 3]
+    for r in results:
+        assert {'decode', 'model', 'render', 'encode'} <= set(r['timings_s'])
+        assert _positive(r['model_only_s'])
+        assert r['end_to_end_over_model'] == pytest.approx(
+            r['total_s'] / r['model_only_s'])
+        assert r['model_share'] == pytest.approx(
+            1 / r['end_to_end_over_model'])
+        assert r['peak_rss_mib'] >= r['rss_after_model_mib'] > 0
+        assert r['torch_threads'] == 1
+    table = capsys.readouterr().out.splitlines()[-4:]
+    assert table[0].startswith('| Video | Video s/s | End-to-end s |')
+    assert table[2].startswith('| 2 s |') and table[3].endswith('x |')
+    outputs = tmp_path / 'outputs' / 'video_3s_64x48_4fps'
+    assert (outputs / 'overlay.mp4').is_file()
+    assert len(list((outputs / 'masks').iterdir())) == 3

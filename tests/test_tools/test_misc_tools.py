@@ -3,7 +3,10 @@ tools/analysis_tools/analyze_logs.py on the repository's configs and on the
 json log of a real (tiny) training run."""
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -11,9 +14,11 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmseg.registry import MODELS
+from rassu_mm.apis import SSUInferencer
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
 from rassu_mm.testing import (demo_runner_cfg, load_tool, repo_path,
                               tiny_model_cfg)
+from rassu_mm.utils import KEYS_FROM_INIT_WEIGHTS, load_model_weights
 
 print_config = load_tool('tools/misc/print_config.py')
 publish_model = load_tool('tools/misc/publish_model.py')
@@ -94,18 +99,24 @@ def test_publish_drops_resume_state_and_hashes_the_name(tmp_path):
     assert set(ckpt['state_dict']) == set(trained.state_dict())
 
 
-def test_published_file_without_frozen_weights_reloads_them_from_init(
-        tmp_path):
-    cfg = frozen_backbone_cfg(tmp_path)
+def stripped_checkpoint(tmp_path, cfg):
+    """A 'trained' runner checkpoint of ``cfg`` and its published file
+    without the frozen weights; returns (trained model, published path)."""
     trained = trained_checkpoint(cfg, tmp_path / 'iter_10.pth')
     publish_model.main([
         str(tmp_path / 'iter_10.pth'),
         str(tmp_path / 'model.pth'), '--strip-frozen',
         str(_write_config(tmp_path, cfg))
     ])
-    final = next(tmp_path.glob('model-*.pth'))
+    return trained, str(next(tmp_path.glob('model-*.pth')))
+
+
+def test_published_file_without_frozen_weights_reloads_them_from_init(
+        tmp_path):
+    cfg = frozen_backbone_cfg(tmp_path)
+    trained, final = stripped_checkpoint(tmp_path, cfg)
     ckpt = torch.load(final, weights_only=True)
-    dropped = ckpt['meta'][publish_model.FROZEN_KEY]
+    dropped = ckpt['meta'][KEYS_FROM_INIT_WEIGHTS]
     # exactly the frozen stem and first stage (parameters and BN buffers)
     assert dropped and all(
         k.startswith(('backbone.stem.', 'backbone.layer1.')) for k in dropped)
@@ -118,11 +129,63 @@ def test_published_file_without_frozen_weights_reloads_them_from_init(
     # a model built from the config gets them back from init_weights
     torch.manual_seed(2)
     model = MODELS.build(cfg)
-    model.init_weights()
-    publish_model.load_published(model, str(final))
+    load_model_weights(model, ckpt, final)
     expected = trained.state_dict()
     for key, value in model.state_dict().items():
         torch.testing.assert_close(value, expected[key], rtol=0, atol=0)
+
+
+def test_test_tool_and_inferencer_load_published_files(tmp_path):
+    """tools/test.py and SSUInferencer run init_weights for a published
+    file: the same weights, hence the same metrics, as the full file."""
+    cfg = frozen_backbone_cfg(tmp_path)
+    # pretrained weights unlike any seeded initialisation
+    pretrained = torch.load(cfg.backbone.init_cfg.checkpoint)
+    torch.save({k: v + 0.25 if v.is_floating_point() else v
+                for k, v in pretrained.items()},
+               cfg.backbone.init_cfg.checkpoint)
+    trained, stripped = stripped_checkpoint(tmp_path, cfg)
+    full = str(tmp_path / 'full.pth')
+    torch.save(dict(meta={}, state_dict=trained.state_dict()), full)
+    make_synthetic_dataset(
+        str(tmp_path / 'data'), num_clips=(2, 2, 3), progress=False)
+    runner_cfg = demo_runner_cfg(str(tmp_path / 'data'))
+    runner_cfg.model = cfg
+    config = str(tmp_path / 'cfg.py')
+    runner_cfg.dump(config)
+
+    inferencer = SSUInferencer(config, stripped, device='cpu')
+    for key, value in inferencer.model.state_dict().items():
+        torch.testing.assert_close(
+            value, trained.state_dict()[key], rtol=0, atol=0)
+
+    def test_metrics(checkpoint, name):
+        subprocess.run([
+            sys.executable,
+            repo_path('tools/test.py'), config, checkpoint, '--work-dir',
+            str(tmp_path / name)
+        ],
+                       check=True,
+                       cwd=str(tmp_path),
+                       capture_output=True)
+        (path, ) = [
+            p for p in (tmp_path / name).glob('*/*.json')
+            if p.stem == p.parent.name
+        ]
+        metrics = json.loads(path.read_text())
+        return {k: metrics[k] for k in ('mIoU', 'F-score')}
+
+    assert test_metrics(stripped, 'stripped') == test_metrics(full, 'full')
+    # without its pretrained file the published file cannot be tested
+    os.remove(cfg.backbone.init_cfg.checkpoint)
+    proc = subprocess.run(
+        [sys.executable,
+         repo_path('tools/test.py'), config, stripped],
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True)
+    assert proc.returncode == 1
+    assert 'backbone.pth' in proc.stderr and 'Traceback' not in proc.stderr
 
 
 def test_strip_frozen_refuses_weights_that_only_the_checkpoint_has(
@@ -136,15 +199,12 @@ def test_strip_frozen_refuses_weights_that_only_the_checkpoint_has(
 
 def test_load_published_names_keys_that_do_not_match(tmp_path):
     cfg = frozen_backbone_cfg(tmp_path)
-    trained_checkpoint(cfg, tmp_path / 'iter_10.pth')
-    final = publish_model.publish(
-        str(tmp_path / 'iter_10.pth'), str(tmp_path / 'model.pth'))
+    _, final = stripped_checkpoint(tmp_path, cfg)
     ckpt = torch.load(final, weights_only=True)
     ckpt['state_dict'].pop('query_generator.query_feat.weight')
-    torch.save(ckpt, tmp_path / 'other.pth')
-    model = MODELS.build(cfg)
-    with pytest.raises(KeyError, match='missing keys.*query_feat.weight'):
-        publish_model.load_published(model, str(tmp_path / 'other.pth'))
+    with pytest.raises(KeyError, match='other.pth does not match the model: '
+                       r"missing keys \['query_generator.query_feat.weight'"):
+        load_model_weights(MODELS.build(cfg), ckpt, 'other.pth')
 
 
 def _write_config(tmp_path, model_cfg):

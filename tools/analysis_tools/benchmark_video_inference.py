@@ -8,12 +8,16 @@ mask PNGs, JSON), every length in its own process so that the peak resident
 set size (``ru_maxrss``) of one run does not carry over to the next.
 
 Reported per length: seconds of video per second end to end, the time in
-each stage (``decode``: both decoding passes and the audio; ``preprocess``:
-the test pipeline; ``model``: ``model.test_step``; ``encode``: painting,
-H.264 encoding, muxing, masks and subtitles), the ratio of end-to-end to
-model-only time, the model's share of the end-to-end time, the process RSS
-after building the model and the peak RSS of the run, and the peak RSS
-relative to the shortest video's.
+each stage of that run (``decode``: both decoding passes and the audio;
+``preprocess``: the test pipeline; ``model``: ``model.test_step``;
+``render``: painting and H.264-encoding the source frames on the render
+thread, overlapping the other stages; ``encode``: the caller's share of the
+writing: drawings, mask PNGs, subtitles, waiting for the render thread),
+the model-only time (a second pass over the video without outputs, so
+nothing competes with the model), the ratio of end-to-end to model-only
+time and the model's share of the end-to-end time, the process RSS after
+building the model and the peak RSS, and the peak RSS relative to the
+shortest video's.
 
 Weights are random unless ``--checkpoint`` is given; when the config's
 caption tokenizer folder is missing, a small tokenizer is trained from the
@@ -159,17 +163,21 @@ def run_one(args: argparse.Namespace) -> dict:
         batch_size=args.batch_size,
         out_dir=osp.join(args.work_dir, 'outputs'))['predictions'][0]
     total = time.perf_counter() - start
-    duration = probe_video(args.worker, name).duration
     timings = dict(inferencer.timings)
+    inferencer.timings.clear()
+    inferencer(args.worker, batch_size=args.batch_size)  # no outputs
+    model_only = inferencer.timings['model']
+    duration = probe_video(args.worker, name).duration
     return dict(
         video=args.worker,
         seconds=duration,
         predicted_frames=len(result['frames']),
         total_s=total,
         timings_s=timings,
+        model_only_s=model_only,
         video_s_per_s=duration / total,
-        end_to_end_over_model=total / timings['model'],
-        model_share=timings['model'] / total,
+        end_to_end_over_model=total / model_only,
+        model_share=model_only / total,
         rss_after_model_mib=rss_model,
         peak_rss_mib=peak_rss_mib(),
         torch_threads=torch.get_num_threads())
@@ -178,16 +186,19 @@ def run_one(args: argparse.Namespace) -> dict:
 def format_table(results: List[dict]) -> str:
     base = results[0]['peak_rss_mib']
     lines = [
-        '| Video | Video s/s | Decode s | Preprocess s | Model s | '
-        'Encode s | End-to-end / model | Model share | RSS after model '
-        '| Peak RSS | Peak vs shortest |', '|' + '---|' * 11
+        '| Video | Video s/s | End-to-end s | Decode s | Preprocess s | '
+        'Model s | Render s (thread) | Encode s | Model alone s | '
+        'End-to-end / model alone | Model share | RSS after model '
+        '| Peak RSS | Peak vs shortest |', '|' + '---|' * 14
     ]
     for r in results:
         t = r['timings_s']
         lines.append(
             f'| {r["seconds"]:.0f} s | {r["video_s_per_s"]:.2f} | '
+            f'{r["total_s"]:.1f} | '
             f'{t.get("decode", 0):.1f} | {t.get("preprocess", 0):.1f} | '
-            f'{t.get("model", 0):.1f} | {t.get("encode", 0):.1f} | '
+            f'{t.get("model", 0):.1f} | {t.get("render", 0):.1f} | '
+            f'{t.get("encode", 0):.1f} | {r["model_only_s"]:.1f} | '
             f'{r["end_to_end_over_model"]:.2f} | {r["model_share"]:.0%} | '
             f'{r["rss_after_model_mib"]:.0f} MiB | '
             f'{r["peak_rss_mib"]:.0f} MiB | '

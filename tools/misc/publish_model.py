@@ -14,10 +14,10 @@ file's SHA-256 to its name, as OpenMMLab's released files::
 reloads in ``init_weights`` (a frozen module whose own or an enclosing
 module's ``init_cfg`` is ``Pretrained``, or that has a ``pretrained``
 source, e.g. the frozen VGGish and CLIP towers). Such a file is smaller but
-is complete only together with those pretrained files: build the model,
-call ``init_weights()`` and then :func:`load_published` (which checks that
-exactly the recorded keys are missing). ``tools/test.py`` loads full files
-only.
+is complete only together with those pretrained files: ``tools/test.py``,
+``tools/demo.py`` and :func:`rassu_mm.utils.load_model_weights` see the keys
+it records, run ``init_weights()`` to read the pretrained files and then
+load the file, checking that exactly the recorded keys are missing.
 """
 import argparse
 import hashlib
@@ -29,12 +29,10 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
-from rassu_mm.utils import safe_torch_load
+from rassu_mm.utils import KEYS_FROM_INIT_WEIGHTS, safe_torch_load
 
 #: top-level checkpoint entries kept in a published file
 KEEP = ('meta', 'state_dict')
-#: ``meta`` entry listing the state-dict keys left to ``init_weights``
-FROZEN_KEY = 'keys_from_init_weights'
 
 
 def parse_args(argv=None):
@@ -119,7 +117,7 @@ def publish(in_file: str,
             k: v
             for k, v in state.items() if not k.startswith(prefixes)
         }
-        checkpoint['meta'][FROZEN_KEY] = sorted(
+        checkpoint['meta'][KEYS_FROM_INIT_WEIGHTS] = sorted(
             set(state) - set(checkpoint['state_dict']))
     out_dir = osp.dirname(osp.abspath(out_file))
     os.makedirs(out_dir, exist_ok=True)
@@ -130,26 +128,6 @@ def publish(in_file: str,
     final = f'{stem}-{sha[:8]}{ext or ".pth"}'
     os.replace(out_file, final)
     return final
-
-
-def load_published(model: nn.Module, filename: str) -> None:
-    """Load a published file into ``model`` after ``model.init_weights()``.
-
-    Every key of the model must come from the file except those the file
-    lists as left to ``init_weights``; anything else raises.
-    """
-    checkpoint = safe_torch_load(filename, map_location='cpu')
-    expected = set(checkpoint.get('meta', {}).get(FROZEN_KEY, []))
-    state = checkpoint['state_dict']
-    missing = set(model.state_dict()) - set(state)
-    unexpected = set(state) - set(model.state_dict())
-    if missing != expected or unexpected:
-        raise KeyError(
-            f'{filename} does not match the model: missing keys '
-            f'{sorted(missing - expected)}, unexpected keys '
-            f'{sorted(unexpected)}, keys it leaves to init_weights but the '
-            f'model lacks {sorted(expected - missing)}')
-    model.load_state_dict(state, strict=False)
 
 
 def main(argv=None):
