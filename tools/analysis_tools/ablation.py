@@ -19,7 +19,7 @@ The default rows are the component ablation on the hard synthetic set
 
 Examples::
 
-    # all seven rows, 3 seeds, 300 iterations each, 2 runs at a time
+    # all eight rows, 3 seeds, 300 iterations each, 2 runs at a time
     python tools/analysis_tools/ablation.py --max-iters 300 --jobs 2
     # two rows, one seed; a row can also be given as NAME=CONFIG
     python tools/analysis_tools/ablation.py --rows baseline full --seeds 1
@@ -48,6 +48,7 @@ DEFAULT_ROWS = (
     ('mcm_masked', '+MCM (masked frame)',
      'configs/ablations/ssuformer_hard_mcm_masked.py'),
     ('mohe', '+MoHE', 'configs/ablations/ssuformer_hard_mohe.py'),
+    ('clip', '+CLIP consistency', 'configs/ablations/ssuformer_hard_clip.py'),
     ('rcc', '+RCC', 'configs/ablations/ssuformer_hard_rcc.py'),
     ('temporal', '+temporal', 'configs/ablations/ssuformer_hard_temporal.py'),
     ('full', 'full', 'configs/ablations/ssuformer_hard_full.py'),
