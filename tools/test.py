@@ -137,6 +137,7 @@ def main():
     if published:  # unwrap DistributedDataParallel or the TTA model
         model = getattr(runner.model, 'module', runner.model)
         load_model_weights(model, published, args.checkpoint)
+        del published  # the model holds the weights now
     runner.test()
     teardown_distributed()
 

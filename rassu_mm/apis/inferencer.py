@@ -131,8 +131,6 @@ class _VideoJob:
         """Paint and write the source frames up to the last of the sampled
         frames ``paints`` (``{k: Paint}``) covers, in the background when
         there is a render thread."""
-        if self.frames is None:
-            return
         if self._queue is None:
             self.paints.update(paints)
             with self._timed('render'):

@@ -193,10 +193,10 @@ def load_model_weights(model: nn.Module, checkpoint: dict,
             ``name`` and the keys.
     """
     expected = set(keys_from_init_weights(checkpoint))
-    state = checkpoint.get('state_dict', checkpoint)
     if not expected:
         _load_checkpoint_to_model(model, checkpoint)
         return
+    state = checkpoint['state_dict']
     missing = set(model.state_dict()) - set(state)
     unexpected = set(state) - set(model.state_dict())
     if missing != expected or unexpected:
