@@ -96,7 +96,8 @@ def get_metainfo(name: str) -> dict:
     """The metainfo (``classes``, ``super_categories``, ``dataset_name``,
     ``palette``, ``fps``) of a dataset known by name: ``'f-Music'``,
     ``'f-Lifescene'``, ``'SSU-Demo'`` (the demo generator's default 4
-    classes) or ``'SSU-Synthetic-Hard'`` (its hard preset). Configs name the class hierarchy with it instead of
+    classes) or ``'SSU-Synthetic-Hard'`` (its hard preset) or ``'sr-Music'``
+    (``semireal.py``). Configs name the class hierarchy with it instead of
     restating it.
 
     Args:
@@ -105,12 +106,13 @@ def get_metainfo(name: str) -> dict:
     Returns:
         dict: The metainfo.
     """
-    # the generator is only needed for the synthetic sets' hierarchies
+    # the generators are only needed for the generated sets' hierarchies
+    from .semireal import SR_MUSIC_METAINFO
     from .synthetic import demo_metainfo, hard_metainfo
     known = {
         meta['dataset_name']: meta
         for meta in (F_MUSIC_METAINFO, F_LIFESCENE_METAINFO, demo_metainfo(4),
-                     hard_metainfo())
+                     hard_metainfo(), SR_MUSIC_METAINFO)
     }
     if name not in known:
         raise KeyError(f'unknown dataset name {name!r}; known: '
