@@ -53,8 +53,6 @@ def parse_args():
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
-    parser.add_argument(
-        '--tta', action='store_true', help='Test time augmentation')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -117,14 +115,6 @@ def main():
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
 
-    if args.tta:
-        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
-            raise RuntimeError(
-                f'--tta needs `tta_model` and `tta_pipeline` in {args.config}')
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-        cfg.tta_model.module = cfg.model
-        cfg.model = cfg.tta_model
-
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
 
@@ -134,7 +124,7 @@ def main():
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
-    if published:  # unwrap DistributedDataParallel or the TTA model
+    if published:  # unwrap DistributedDataParallel
         model = getattr(runner.model, 'module', runner.model)
         load_model_weights(model, published, args.checkpoint)
         del published  # the model holds the weights now

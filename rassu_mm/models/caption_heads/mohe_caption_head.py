@@ -1,5 +1,5 @@
 """MoHE caption head: Mixture of Hierarchical-prompted Experts."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -239,7 +239,7 @@ class MoHECaptionHead(BaseModule):
 
     def forward_teacher_forced(self,
                                inputs: Dict[str, Optional[Tensor]],
-                               input_ids: Tensor,
+                               input_ids: Union[Tensor, int],
                                data_samples: Optional[SampleList] = None
                                ) -> Tensor:
         """Tensor mode helper (FLOPs counting, export): one decoder pass.
@@ -251,7 +251,9 @@ class MoHECaptionHead(BaseModule):
 
         Args:
             inputs (dict): ``memory`` ``[N, L, C]`` (and ``memory_pos``).
-            input_ids (Tensor): token ids ``[N, S]``.
+            input_ids (Tensor | int): token ids ``[N, S]``, or a length
+                ``S``: BOS followed by ``S - 1`` PAD tokens for every frame
+                (what counting the cost of ``S`` generated tokens needs).
             data_samples (list, optional): the ``B`` clips (their metainfo
                 ``dataset_name`` selects the dataset prompt); None: the
                 frames are one clip.
@@ -259,12 +261,24 @@ class MoHECaptionHead(BaseModule):
         Returns:
             Tensor: next-token logits ``[N, S, V]``.
         """
+        if isinstance(input_ids, int):
+            input_ids = self._placeholder_ids(len(inputs['memory']),
+                                              input_ids,
+                                              inputs['memory'].device)
         memory, memory_pos = self._memory(inputs)
         prefix, context = self._predicted_prompts(
             memory, data_samples or [BaseDataElement()])
         logits, _ = self.decoder(input_ids, memory, prefix, context,
                                  memory_pos=memory_pos)
         return logits[:, logits.shape[1] - input_ids.shape[1]:]
+
+    def _placeholder_ids(self, num: int, length: int,
+                         device: torch.device) -> Tensor:
+        """``[num, length]`` token ids: BOS, then PAD."""
+        ids = torch.full((num, length), self.tokenizer.pad_id,
+                         dtype=torch.long, device=device)
+        ids[:, 0] = self.tokenizer.bos_id
+        return ids
 
     def predict(self, inputs: Dict[str, Optional[Tensor]],
                 data_samples: SampleList) -> List[List[str]]:

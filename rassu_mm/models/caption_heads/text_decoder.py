@@ -13,16 +13,6 @@ from .moe import MoEFeedForward
 # once).
 LayerCache = Dict[str, KVCache]
 
-# Parameter names of the fused projections before the shared attention
-# module: old name -> (attention module, projections its rows split into).
-_OLD_PROJECTIONS = {
-    'self_qkv': ('self_attn', ('q_proj', 'k_proj', 'v_proj')),
-    'self_out': ('self_attn', ('out_proj', )),
-    'cross_q': ('cross_attn', ('q_proj', )),
-    'cross_kv': ('cross_attn', ('k_proj', 'v_proj')),
-    'cross_out': ('cross_attn', ('out_proj', )),
-}
-
 
 class DecoderLayer(nn.Module):
     """Pre-norm layer: causal self-attention, cross-attention, MoE FFN.
@@ -79,19 +69,6 @@ class DecoderLayer(nn.Module):
                             static_kv=True))
         y, aux = self.ffn(self.norms[2](x), context, valid)
         return x + self.drop(y), aux
-
-    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
-                              **kwargs) -> None:
-        """Split the fused projections of older checkpoints
-        (``self_qkv``, ``cross_kv``, ...) into the attention modules."""
-        for old, (attn, projs) in _OLD_PROJECTIONS.items():
-            for param in ('weight', 'bias'):
-                key = f'{prefix}{old}.{param}'
-                if key in state_dict:
-                    parts = state_dict.pop(key).chunk(len(projs))
-                    for proj, part in zip(projs, parts):
-                        state_dict[f'{prefix}{attn}.{proj}.{param}'] = part
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 class MoETextDecoder(nn.Module):

@@ -13,13 +13,6 @@ from mmseg.utils import ConfigType, OptConfigType, OptSampleList, SampleList
 from mmseg.utils import add_prefix
 from rassu_mm.datasets.metainfo import get_metainfo
 
-# old state-dict prefix -> new prefix (checkpoints from before the pixel
-# decoder became its own stage and the MCM slot was renamed)
-RENAMED_PREFIXES = {
-    'neck.': 'mask_collaboration.',
-    'decode_head.pixel_decoder.': 'pixel_decoder.',
-}
-
 
 @MODELS.register_module()
 class SSUFormer(BaseSegmentor):
@@ -51,7 +44,8 @@ class SSUFormer(BaseSegmentor):
             ...), multi-scale outputs from high to low resolution.
         pixel_decoder (dict): ``mmdet.MSDeformAttnPixelDecoder`` or
             :class:`FPNPixelDecoder` with the backbone's ``in_channels``;
-            ``feat_channels`` and ``out_channels`` are filled in.
+            ``feat_channels`` and ``out_channels`` are filled in. The built
+            module's ``num_outs`` gives the number of levels.
         audio_encoder (dict): e.g. :class:`VGGish`; must expose
             ``embed_dims``.
         query_generator (dict): e.g. :class:`AudioQueryGenerator`;
@@ -105,7 +99,7 @@ class SSUFormer(BaseSegmentor):
         pixel_decoder = ConfigDict(pixel_decoder)
         pixel_decoder.update(feat_channels=embed_dims, out_channels=embed_dims)
         self.pixel_decoder = MODELS.build(pixel_decoder)
-        num_levels = pixel_decoder.get('num_outs', 3)
+        num_levels = self.pixel_decoder.num_outs
         self.audio_encoder = MODELS.build(audio_encoder)
         self.query_generator = MODELS.build(
             dict(
@@ -139,8 +133,6 @@ class SSUFormer(BaseSegmentor):
                     **caption_head, 'in_channels': embed_dims
                 })
         self.zero_audio = zero_audio
-        self._register_load_state_dict_pre_hook(
-            self._rename_old_keys, with_module=True)
 
     @staticmethod
     def _hierarchy_args(class_hierarchy: Optional[Union[str, dict]]) -> dict:
@@ -156,17 +148,6 @@ class SSUFormer(BaseSegmentor):
                 for k, v in meta['super_categories'].items()
             },
             dataset_names=[meta['dataset_name']])
-
-    @staticmethod
-    def _rename_old_keys(module: 'SSUFormer', state_dict: dict, prefix: str,
-                         *args) -> None:
-        """Load-state-dict pre-hook: rename the keys of old checkpoints
-        (``RENAMED_PREFIXES``) in place."""
-        for key in list(state_dict):
-            for old, new in RENAMED_PREFIXES.items():
-                if key.startswith(prefix + old):
-                    state_dict[prefix + new + key[len(prefix + old):]] = \
-                        state_dict.pop(key)
 
     @property
     def with_caption(self) -> bool:
@@ -318,24 +299,18 @@ class SSUFormer(BaseSegmentor):
                 raise ValueError('caption_length > 0 needs a caption_head')
             caption_inputs = self.caption_inputs(inputs['frames'], fused,
                                                  seg_scores, data_samples)
-            tok = self.caption_head.tokenizer
-            input_ids = torch.full((len(seg_scores), caption_length),
-                                   tok.pad_id,
-                                   dtype=torch.long,
-                                   device=seg_scores.device)
-            input_ids[:, 0] = tok.bos_id
             outs += (self.caption_head.forward_teacher_forced(
-                caption_inputs, input_ids, data_samples), )
+                caption_inputs, caption_length, data_samples), )
         return outs
 
     def encode_decode(self, inputs: dict, batch_data_samples: list) -> Tensor:
-        """Class scores ``[N, K, H, W]`` at the (padded) input size."""
-        seg_scores = self._forward(inputs)[0]
-        return F.interpolate(
-            seg_scores,
-            size=inputs['frames'].shape[-2:],
-            mode='bilinear',
-            align_corners=False)
+        """Not supported (``BaseSegmentor`` declares it): MMI and the caption
+        head group the ``N`` frames into clips, which mmseg's image-wise
+        ``encode_decode`` does not know about. Use ``mode='predict'``
+        (:meth:`predict`) or ``mode='tensor'`` (:meth:`_forward`)."""
+        raise NotImplementedError(
+            'SSUFormer does not support encode_decode (it works on clips of '
+            "frames): use mode='predict' or mode='tensor'")
 
     def postprocess_result(self, seg_scores: Tensor,
                            data_samples: list) -> list:

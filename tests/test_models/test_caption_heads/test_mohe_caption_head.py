@@ -2,8 +2,8 @@ import pytest
 import torch
 from mmengine.structures import PixelData
 
-from rassu_mm.models.caption_heads import (MoETextDecoder, MoHECaptionHead,
-                                           beam_search, greedy_search)
+from rassu_mm.models.caption_heads import (MoHECaptionHead, beam_search,
+                                           greedy_search)
 from rassu_mm.models.tokenization import train_caption_tokenizer
 from rassu_mm.structures import SSUDataSample
 
@@ -278,6 +278,26 @@ def test_memory_positions_are_added_to_the_keys(tokenizer):
     assert torch.equal(cached, uncached)
 
 
+def test_teacher_forced_length_reads_bos_then_pad(tokenizer):
+    """A length instead of token ids: the head builds BOS followed by PAD
+    from its own tokenizer (what FLOPs counting feeds)."""
+    head = _head(tokenizer).eval()
+    outs, samples = _neck_outs(), _samples()
+    tok = head.tokenizer
+    assert tok.bos_id != tok.pad_id
+    ids = torch.full((B * T, 5), tok.pad_id)
+    ids[:, 0] = tok.bos_id
+    logits = head.forward_teacher_forced(outs, 5, samples)
+    assert logits.shape == (B * T, 5, tok.vocab_size)
+    torch.testing.assert_close(
+        logits, head.forward_teacher_forced(outs, ids, samples),
+        rtol=0, atol=0)
+    # causal: the first position sees BOS only, whatever follows it
+    torch.testing.assert_close(
+        logits[:, 0],
+        head.forward_teacher_forced(outs, 1, samples)[:, 0])
+
+
 class _TableState:
     """Next-token distribution depends only on the last token."""
     # vocab: 0 pad, 1 unk, 2 bos, 3 eos, 4 'a', 5 'b'
@@ -323,26 +343,3 @@ def test_overfits_captions_and_generates_them(tokenizer):
                 dict(strategy='greedy', use_cache=False)):
         head.generation.update(cfg)
         assert head.predict(outs, samples) == expected
-
-
-def test_checkpoints_with_fused_projections_load():
-    """Older checkpoints stored ``self_qkv``/``cross_kv``-style fused
-    projections; they load into the shared attention modules."""
-    torch.manual_seed(0)
-    decoder = MoETextDecoder(50, 16, 1, 4, 32, 2, 1, 0, 10, 0.)
-    state = decoder.state_dict()
-    old = {k: v for k, v in state.items() if '_attn.' not in k}
-    fused = dict(self_qkv=('self_attn', 'qkv'), self_out=('self_attn', 'o'),
-                 cross_q=('cross_attn', 'q'), cross_kv=('cross_attn', 'kv'),
-                 cross_out=('cross_attn', 'o'))
-    for name, (attn, projs) in fused.items():
-        for param in ('weight', 'bias'):
-            old[f'layers.0.{name}.{param}'] = torch.cat([
-                state[f'layers.0.{attn}.{p}_proj.{param}'.replace(
-                    'o_proj', 'out_proj')] for p in projs
-            ])
-    torch.manual_seed(1)
-    loaded = MoETextDecoder(50, 16, 1, 4, 32, 2, 1, 0, 10, 0.)
-    loaded.load_state_dict(old)  # strict
-    for key, value in loaded.state_dict().items():
-        assert torch.equal(value, state[key]), key

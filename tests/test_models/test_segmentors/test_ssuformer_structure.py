@@ -1,12 +1,13 @@
 """SSUFormer's structure: each stage once and in order, sizes filled in from
-the segmentor and the preprocessor, the class hierarchy by name, and old
-checkpoints (``neck.``, ``decode_head.pixel_decoder.``) still loading."""
+the segmentor and the preprocessor, the class hierarchy by name, and
+mmseg's image-wise ``encode_decode`` refused."""
 import pytest
 import torch
-from mmengine.runner import load_checkpoint
 
+from mmseg.registry import MODELS
 from rassu_mm.datasets.metainfo import get_metainfo
-from rassu_mm.testing import build_tiny_model, demo_mm_inputs
+from rassu_mm.models.decode_heads import FPNPixelDecoder
+from rassu_mm.testing import build_tiny_model, demo_mm_inputs, tiny_model_cfg
 # registers the stand-in MCM and caption head
 from .test_ssuformer import RecordingCaptionHead, RecordingMCM  # noqa: F401
 
@@ -75,24 +76,33 @@ def test_unknown_class_hierarchy():
         captioning_model(class_hierarchy='no-such-set')
 
 
-def test_old_checkpoint_keys_load(tmp_path):
-    """A checkpoint from before the renaming (MCM under ``neck.``, the pixel
-    decoder under ``decode_head.pixel_decoder.``) loads strictly."""
-    new = captioning_model().state_dict()
-    old = {}
-    for key, value in new.items():
-        key = key.replace('mask_collaboration.', 'neck.', 1)
-        if key.startswith('pixel_decoder.'):
-            key = 'decode_head.' + key
-        old[key] = value
-    assert any(k.startswith('neck.') for k in old)
-    assert any(k.startswith('decode_head.pixel_decoder.') for k in old)
-    path = str(tmp_path / 'old.pth')
-    torch.save(dict(state_dict=old), path)
+@MODELS.register_module()
+class TwoLevelFPNPixelDecoder(FPNPixelDecoder):
+    """An FPN pixel decoder whose own default is two levels."""
 
-    model = captioning_model(seed=1)
-    load_checkpoint(model, path, strict=True)
-    loaded = model.state_dict()
-    assert set(loaded) == set(new)
-    for key, value in new.items():
-        torch.testing.assert_close(loaded[key], value, rtol=0, atol=0)
+    def __init__(self, *args, num_outs: int = 2, **kwargs):
+        super().__init__(*args, num_outs=num_outs, **kwargs)
+
+
+def test_levels_are_read_from_the_built_pixel_decoder():
+    """A pixel decoder config without ``num_outs``: MMI and the mask
+    decoder take the number of levels of the module that was built (its
+    own default), not a default restated by the segmentor."""
+    pixel_decoder = dict(
+        tiny_model_cfg().pixel_decoder, type='TwoLevelFPNPixelDecoder')
+    del pixel_decoder['num_outs']
+    model = captioning_model(pixel_decoder=pixel_decoder)
+    assert model.pixel_decoder.num_outs == 2
+    assert model.fusion.num_levels == 2
+    assert model.decode_head.num_transformer_feat_level == 2
+
+
+def test_encode_decode_is_refused():
+    """mmseg's image-wise ``encode_decode`` would take the batch as one
+    clip: it raises instead, pointing to the supported modes."""
+    model = captioning_model().eval()
+    data = model.data_preprocessor(
+        demo_mm_inputs([(32, 32), (32, 32)]), False)
+    with pytest.raises(NotImplementedError,
+                       match="mode='predict' or mode='tensor'"):
+        model.encode_decode(data['inputs'], data['data_samples'])
