@@ -10,8 +10,10 @@ Example::
 
 writes, for every video, ``outputs/<video name>/`` with ``overlay.mp4``
 (every source frame with its mask and caption, the original sound),
-``captions.srt`` and ``captions.vtt``, ``masks/<k>.png`` and
-``predictions.json`` (see docs/inference.md). A video that cannot be used
+``captions.srt`` and ``captions.vtt``, ``masks/<k>.png``,
+``predictions.json`` and ``index.html``, a page that plays the overlay with
+the captions as a track and lists the predicted frames (see
+docs/inference.md). A video that cannot be used
 (unreadable, no video stream, no audio track without
 ``--silent-if-no-audio``, too short) is reported in one line, the others
 still run, and the exit status is 1. ``--debug`` shows tracebacks instead.
@@ -20,6 +22,7 @@ import argparse
 import sys
 
 from rassu_mm.apis import SSUInferencer
+from rassu_mm.visualization import write_video_page
 
 
 def parse_args(argv=None):
@@ -101,8 +104,9 @@ def run(args) -> int:
         if 'error' in result:
             failed += 1
         else:
+            page = write_video_page(result['out_dir'])
             print(f'{result["video"]}: {len(result["frames"])} predicted '
-                  f'frames -> {result["out_dir"]}')
+                  f'frames -> {result["out_dir"]} (open {page})')
     if failed:
         print(f'{failed} of {len(videos)} videos failed', file=sys.stderr)
     return 1 if failed or not videos else 0

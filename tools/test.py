@@ -34,8 +34,9 @@ def parse_args():
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
         '--show-dir',
-        help='directory where painted clips will be saved. If specified, '
-        'it will be automatically saved to the work_dir/timestamp/show_dir')
+        help='directory where painted clips (vis_data/vis_image/*.png) and '
+        'a results page (index.html: every clip with its frames, masks, '
+        'captions and scores, sortable) will be saved')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
@@ -73,7 +74,26 @@ def trigger_visualization_hook(cfg, args):
         visualization_hook['wait_time'] = args.wait_time
     if args.show_dir:
         cfg.visualizer['save_dir'] = args.show_dir
+        add_results_page(cfg, args.show_dir)
     return cfg
+
+
+def add_results_page(cfg, out_dir):
+    """Write ``out_dir/index.html``: SSUMetric writes the per-clip scores
+    there and SSUResultsPageHook the thumbnails and the page."""
+    evaluators = cfg.test_evaluator if isinstance(
+        cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
+    metrics = [e for e in evaluators if e.get('type') == 'SSUMetric']
+    if not metrics:  # the page shows SSUMetric's scores
+        print('warning: no SSUMetric in test_evaluator, so --show-dir '
+              'writes no results page (index.html)')
+        return
+    for metric in metrics:
+        metric['clip_scores_dir'] = out_dir
+    cfg.custom_hooks = [
+        *cfg.get('custom_hooks', []),
+        dict(type='SSUResultsPageHook', out_dir=out_dir)
+    ]
 
 
 def published_checkpoint(path):

@@ -1,5 +1,11 @@
-"""Drawing of clips (masks + captions) and the test-time hook."""
+"""Drawing of clips (masks + captions), the test-time hooks and the HTML
+pages of results."""
+from .html_report import write_results_page, write_video_page
 from .local_visualizer import SSULocalVisualizer
+from .results_page_hook import SSUResultsPageHook
 from .visualization_hook import SSUVisualizationHook
 
-__all__ = ['SSULocalVisualizer', 'SSUVisualizationHook']
+__all__ = [
+    'SSULocalVisualizer', 'SSUResultsPageHook', 'SSUVisualizationHook',
+    'write_results_page', 'write_video_page'
+]

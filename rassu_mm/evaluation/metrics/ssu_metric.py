@@ -18,7 +18,7 @@ from ..functional import (avsbench_batch_scores, avss_class_scores,
                           binary_frame_stats, binary_scores, java_available,
                           score_captions, semantic_frame_stats,
                           tokenize_captions)
-from .ssu_report import category_breakdown, save_report
+from .ssu_report import category_breakdown, clip_table, save_report
 
 _NO_JAVA_WARNED = False
 
@@ -124,6 +124,13 @@ class SSUMetric(BaseMetric):
         format_only (bool): Only write the predictions to ``output_dir``,
             without ground truth or scores (e.g. a test set whose labels are
             withheld); needs ``output_dir``. Defaults to False.
+        clip_scores_dir (str, optional): Write ``clip_scores.json`` there:
+            the split's metrics and, per clip, its id, categories, captions
+            and the scores of its frames alone (the same functions as for
+            the split; binary mIoU and F-score in either mode), which
+            ``tools/test.py --show-dir`` turns into a page
+            (:class:`~rassu_mm.visualization.SSUResultsPageHook`). Defaults
+            to None.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names. Defaults to
             None.
@@ -139,6 +146,7 @@ class SSUMetric(BaseMetric):
                  output_dir: Optional[str] = None,
                  keep_results: bool = True,
                  format_only: bool = False,
+                 clip_scores_dir: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -157,6 +165,7 @@ class SSUMetric(BaseMetric):
         self.output_dir = output_dir
         self.keep_results = keep_results
         self.format_only = format_only
+        self.clip_scores_dir = clip_scores_dir
 
     @property
     def label_names(self) -> List[str]:
@@ -224,6 +233,7 @@ class SSUMetric(BaseMetric):
         metrics = OrderedDict()
         if self.format_only:
             self._save_captions(results)
+            self._save_clip_scores(results, {}, None, metrics, False)
             print_log(f'format_only: predictions of {len(results)} clips '
                       f'written to {self.output_dir}', logger='current')
             return metrics
@@ -255,7 +265,27 @@ class SSUMetric(BaseMetric):
                     MMLogger.get_current_instance().log_file or ''))
         if self.output_dir is not None and self.keep_results:
             self._save_captions(results)
+        self._save_clip_scores(results, frames, captions, metrics, use_java)
         return metrics
+
+    def _save_clip_scores(self, results: list, frames: dict,
+                          captions: Optional[dict], metrics: dict,
+                          use_java: bool) -> None:
+        """Write ``clip_scores.json`` (see ``clip_scores_dir``)."""
+        if self.clip_scores_dir is None:
+            return
+        meta = self.dataset_meta or {}
+        table = dict(
+            seg_mode=self.seg_mode,
+            metrics=dict(metrics),
+            super_categories=meta.get('super_categories', {}),
+            clips=clip_table(results, frames, captions, self.beta2,
+                             use_java))
+        mkdir_or_exist(self.clip_scores_dir)
+        path = osp.join(self.clip_scores_dir, 'clip_scores.json')
+        with open(path, 'w') as f:
+            json.dump(table, f, indent=1)
+        print_log(f'per-clip scores saved to {path}', logger='current')
 
     def _frame_table(self, results: list) -> dict:
         """Concatenate the per-frame statistics of all clips.

@@ -61,47 +61,97 @@ def breakdown_table(rows: Dict[str, dict]) -> str:
     return table.get_string()
 
 
-def category_breakdown(results: List[dict], frames: dict,
-                       captions: Optional[dict], dataset_meta: dict,
-                       beta2: float, use_java: bool) -> dict:
-    """Scores of the clips of each category and super-category.
+def group_scores(clips: List[int], frames: dict, captions: Optional[dict],
+                 beta2: float, use_java: bool) -> dict:
+    """Scores of a group of clips, each as :class:`SSUMetric` computes it
+    for the whole split, restricted to the group's frames.
 
     Args:
-        results (list[dict]): Per-clip results of ``SSUMetric.process``.
+        clips (list[int]): Indices of the clips of the group.
         frames (dict): Per-frame table (``clip``, ``inter``, ``union``,
             ``hist``) of the frames with a mask; empty without masks.
         captions (dict, optional): ``clip`` ``[N]`` and tokenised ``preds``
             and ``refs`` of the captioned frames.
-        dataset_meta (dict): The dataset's metainfo.
         beta2 (float): ``beta^2`` of the F-score.
         use_java (bool): Compute METEOR.
 
     Returns:
-        dict: ``categories`` and ``super_categories``, each name -> row
-        (``clips``, ``frames``, ``mIoU``, ``F-score``, ``captions`` and the
-        caption scores).
+        dict: ``clips``, ``frames`` (frames with a mask), ``mIoU`` and
+        ``F-score`` (when one of them has a mask), ``captions`` (frames
+        with a reference caption) and, when there is one, the caption
+        scores.
     """
-    report = {}
-    for level, members in category_groups(results, dataset_meta).items():
-        rows = report[level] = {}
-        for name, clips in members.items():
-            row = rows[name] = dict(clips=len(clips))
-            if frames:
-                keep = np.isin(frames['clip'], clips)
-                row['frames'] = int(keep.sum())
-                if keep.any():
-                    row['mIoU'], row['F-score'] = binary_scores(
-                        frames['inter'][keep], frames['union'][keep],
-                        frames['hist'][keep], beta2)
-            if captions is not None:
-                keep = np.flatnonzero(np.isin(captions['clip'], clips))
-                row['captions'] = len(keep)
-                if len(keep):
-                    row.update(
-                        score_captions([captions['preds'][j] for j in keep],
-                                       [captions['refs'][j] for j in keep],
-                                       use_java))
-    return report
+    row = dict(clips=len(clips))
+    if frames:
+        keep = np.isin(frames['clip'], clips)
+        row['frames'] = int(keep.sum())
+        if keep.any():
+            row['mIoU'], row['F-score'] = binary_scores(
+                frames['inter'][keep], frames['union'][keep],
+                frames['hist'][keep], beta2)
+    if captions is not None:
+        keep = np.flatnonzero(np.isin(captions['clip'], clips))
+        row['captions'] = len(keep)
+        if len(keep):
+            row.update(
+                score_captions([captions['preds'][j] for j in keep],
+                               [captions['refs'][j] for j in keep],
+                               use_java))
+    return row
+
+
+def category_breakdown(results: List[dict], frames: dict,
+                       captions: Optional[dict], dataset_meta: dict,
+                       beta2: float, use_java: bool) -> dict:
+    """Scores of the clips of each category and super-category
+    (:func:`group_scores`).
+
+    Args:
+        results (list[dict]): Per-clip results of ``SSUMetric.process``.
+        frames, captions, beta2, use_java: See :func:`group_scores`.
+        dataset_meta (dict): The dataset's metainfo.
+
+    Returns:
+        dict: ``categories`` and ``super_categories``, each name -> row
+        of :func:`group_scores`.
+    """
+    return {
+        level: {
+            name: group_scores(clips, frames, captions, beta2, use_java)
+            for name, clips in members.items()
+        }
+        for level, members in category_groups(results,
+                                              dataset_meta).items()
+    }
+
+
+def clip_table(results: List[dict], frames: dict, captions: Optional[dict],
+               beta2: float, use_java: bool) -> List[dict]:
+    """One row per clip: its id, categories, captions and scores.
+
+    Args:
+        results (list[dict]): Per-clip results of ``SSUMetric.process``.
+        frames, captions, beta2, use_java: See :func:`group_scores`.
+
+    Returns:
+        list[dict]: ``clip_id``, ``categories``, ``num_frames``,
+        ``pred_captions`` and ``gt_captions`` (``T`` each, when predicted)
+        and the :func:`group_scores` of the clip alone (without
+        ``clips``), in dataset order.
+    """
+    rows = []
+    for i, r in enumerate(results):
+        row = dict(
+            clip_id=r['clip_id'],
+            categories=r['categories'],
+            num_frames=r['num_frames'])
+        for key in ('pred_captions', 'gt_captions'):
+            if key in r:
+                row[key] = r[key]
+        scores = group_scores([i], frames, captions, beta2, use_java)
+        del scores['clips']
+        rows.append({**row, **scores})
+    return rows
 
 
 def save_report(report: dict, out_dir: str) -> None:
