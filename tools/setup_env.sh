@@ -72,4 +72,18 @@ else
   log "WARNING: no Java runtime found. METEOR is skipped and captions are" \
       "tokenised in Python. Install one, e.g. 'sudo apt-get install default-jre-headless'."
 fi
+
+# 5. Headless Chromium for the tests of the HTML results pages (their
+#    scripts run in a real browser); only tests use it.
+if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+    || command -v google-chrome >/dev/null 2>&1; then
+  log "chromium present"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  log "installing chromium for the HTML page tests (apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq chromium >/dev/null
+else
+  log "WARNING: no chromium found; the browser tests of the HTML pages are" \
+      "skipped. Install it, e.g. 'sudo apt-get install chromium'."
+fi
 log "done"

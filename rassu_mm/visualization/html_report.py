@@ -136,9 +136,10 @@ def format_score(value: Optional[float]) -> str:
 
 def _page(title: str, body: str, script: str = '') -> str:
     """A complete HTML document with the inline style and ``script``."""
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">'
-            f'\n<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n'
-            f'<body>\n{body}\n<script>{script}</script>\n</body>\n</html>\n')
+    return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n'
+            f'<meta charset="utf-8">\n<title>{_e(title)}</title>\n'
+            f'<style>{_CSS}</style>\n</head>\n<body>\n{body}\n'
+            f'<script>{script}</script>\n</body>\n</html>\n')
 
 
 def thumbnail_name(clip_id: str, frame: int, panel: str) -> str:

@@ -49,7 +49,8 @@ def predicted_clips(data_root):
     ``i`` has its ground-truth mask shifted by ``3 i`` pixels (logits
     +-4) and, in frame ``t``, the reference caption cut after ``2 + i +
     t`` words."""
-    dataset = DATASETS.build(demo_runner_cfg(data_root).test_dataloader.dataset)
+    dataset = DATASETS.build(
+        demo_runner_cfg(data_root).test_dataloader.dataset)
     samples = []
     for i in range(len(dataset)):
         sample = dataset[i]['data_samples']
