@@ -76,6 +76,32 @@ def load_checkpoint_strict(module: nn.Module,
     module.load_state_dict(state, strict=True)
 
 
+def strip_prefix(state: StateDict, prefix: str) -> StateDict:
+    """The entries of ``state`` under ``prefix``, without it."""
+    prefix = prefix if prefix.endswith('.') else prefix + '.'
+    return {k[len(prefix):]: v for k, v in state.items()
+            if k.startswith(prefix)}
+
+
+class StrictPretrainedMixin:
+    """``init_weights`` that loads a ``Pretrained`` ``init_cfg`` strictly
+    (:func:`load_checkpoint_strict`; ``prefix`` selects and strips a key
+    prefix, as MMEngine's ``Pretrained``) and otherwise initialises as the
+    parent class does. Put it before an MMEngine ``BaseModule`` subclass."""
+
+    def init_weights(self) -> None:
+        cfg = self.init_cfg
+        if not (isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'):
+            super().init_weights()
+            return
+        prefix = cfg.get('prefix')
+        load_checkpoint_strict(
+            self, cfg['checkpoint'], f'{type(self).__name__} init_cfg.'
+            'checkpoint', revise=None if prefix is None else
+            (lambda state: strip_prefix(state, prefix)))
+        self._is_init = True
+
+
 def _named(keys: list) -> str:
     text = ', '.join(keys[:MAX_NAMED_KEYS])
     if len(keys) > MAX_NAMED_KEYS:

@@ -7,10 +7,11 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from mmseg.registry import MODELS
+from ..pretrained import StrictPretrainedMixin
 
 
 @MODELS.register_module()
-class AudioCNN(BaseModule):
+class AudioCNN(StrictPretrainedMixin, BaseModule):
     """Strided conv stack over a log-mel window, pooled over time only.
 
     Each conv halves time and frequency; the output is averaged over time
@@ -22,6 +23,11 @@ class AudioCNN(BaseModule):
         channels (Sequence[int]): Channels of the strided convs.
         num_mels (int): Mel bins of the input. Defaults to 64.
         norm_cfg (dict): Norm of the convs. Defaults to BN.
+        frozen (bool): Freeze every parameter and keep the module in eval
+            mode (a pretrained encoder, as VGGish in the paper). Defaults
+            to False.
+        init_cfg (dict, optional): ``dict(type='Pretrained',
+            checkpoint=...)`` loads a file strictly (every key must match).
     """
 
     def __init__(self,
@@ -29,6 +35,7 @@ class AudioCNN(BaseModule):
                  channels: Sequence[int] = (16, 32, 64),
                  num_mels: int = 64,
                  norm_cfg: dict = dict(type='BN'),
+                 frozen: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.embed_dims = embed_dims
@@ -48,8 +55,15 @@ class AudioCNN(BaseModule):
         for _ in channels:
             num_freqs = (num_freqs + 1) // 2
         self.proj = nn.Linear(in_channels * num_freqs, embed_dims)
+        self.frozen = frozen
+        if frozen:
+            self.requires_grad_(False)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         """``[N, 1, time, num_mels]`` -> ``[N, embed_dims]``."""
         x = self.convs(audio).mean(dim=2)  # [N, C, F]
         return self.proj(x.flatten(1))
+
+    def train(self, mode: bool = True) -> 'AudioCNN':
+        """Keep a frozen encoder in eval mode."""
+        return super().train(mode and not self.frozen)

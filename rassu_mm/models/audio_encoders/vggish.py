@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 
 from mmseg.registry import MODELS
 
-from ..pretrained import load_checkpoint_strict
+from ..pretrained import load_checkpoint_strict, strip_prefix
 
 # (name, out_channels, max-pool after the conv)
 VGGISH_CONVS = (('conv1', 64, True), ('conv2', 128, True),
@@ -71,7 +71,7 @@ class VGGish(BaseModule):
         load_checkpoint_strict(
             self, cfg['checkpoint'], 'VGGish init_cfg.checkpoint', 'vggish',
             revise=None if prefix is None else
-            (lambda state: _strip_prefix(state, prefix)),
+            (lambda state: strip_prefix(state, prefix)),
             hint='; torchvggish files (vggish-10086976.pth) must be '
             'converted with tools/model_converters/vggish2mmseg.py')
         self._is_init = True
@@ -92,10 +92,3 @@ class VGGish(BaseModule):
     def train(self, mode: bool = True) -> 'VGGish':
         """Keep a frozen encoder in eval mode."""
         return super().train(mode and not self.frozen)
-
-
-def _strip_prefix(state: dict, prefix: str) -> dict:
-    """The entries of ``state`` under ``prefix``, without it."""
-    prefix = prefix if prefix.endswith('.') else prefix + '.'
-    return {k[len(prefix):]: v for k, v in state.items()
-            if k.startswith(prefix)}

@@ -1,3 +1,4 @@
 from .pvt_v2 import PVTv2
+from .resnet import StrictResNetV1c
 
-__all__ = ['PVTv2']
+__all__ = ['PVTv2', 'StrictResNetV1c']
