@@ -231,6 +231,11 @@ def test_ytvis_bad_input(tmp_path):
     with pytest.raises(ClipDataError, match=r"'\?': no annotation has the "
                        r"attributes \['sondng'\].*train\.json"):
         tool.main(args[:-2] + ['--sounding-attribute', 'sondng=true'])
+    captions = tmp_path / 'captions.json'
+    captions.write_text('{"vid_a": ["one"]}')
+    with pytest.raises(ClipDataError, match=r"'vid_a': 1 captions for 3 "
+                       r'frames .*captions\.json'):
+        tool.main(args)
     export = read_json(str(ann_file))
     export['annotations'][0]['category_id'] = 9
     ann_file.write_text(json.dumps(export))

@@ -63,15 +63,20 @@ def parse_args(argv=None):
     return args
 
 
-def load_export(path: str) -> dict:
-    """The export's JSON, its structure checked."""
+def read_json(path: str):
+    """A JSON file's content; missing or malformed files are refused."""
     if not osp.isfile(path):
-        raise ClipDataError('?', path, 'annotation file not found')
+        raise ClipDataError('?', path, 'file not found')
     try:
         with open(path) as f:
-            export = json.load(f)
+            return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ClipDataError('?', path, f'malformed JSON: {err}') from None
+
+
+def load_export(path: str) -> dict:
+    """The export's JSON, its structure checked."""
+    export = read_json(path)
     if not isinstance(export, dict) or not isinstance(
             export.get('videos'), list) or not isinstance(
                 export.get('categories', []), list):
@@ -174,10 +179,10 @@ def main(argv=None):
     by_video = defaultdict(list)
     for ann in export.get('annotations', []):
         by_video[ann.get('video_id')].append(ann)
-    captions = {}
-    if args.captions:
-        with open(args.captions) as f:
-            captions = json.load(f)
+    captions = read_json(args.captions) if args.captions else {}
+    if not isinstance(captions, dict):
+        raise ClipDataError('?', args.captions,
+                            'captions must be {video: [captions]}')
     writer = SSUClipWriter(args.out_dir, args.rule, classes, args.audio_rate,
                            args.fps)
     jobs = [
