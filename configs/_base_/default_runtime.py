@@ -19,6 +19,7 @@ log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False
-# RNG states in checkpoints: `--resume` continues the random streams
-# (see docs/training.md). Configs that set `custom_hooks` must keep it.
-custom_hooks = [dict(type='RNGStateHook')]
+# RNG states in checkpoints: `--resume` continues the random streams;
+# stop at the first NaN/inf loss term before anything of that step is saved
+# (see docs/training.md). Configs that set `custom_hooks` must keep both.
+custom_hooks = [dict(type='RNGStateHook'), dict(type='NonFiniteLossHook')]

@@ -1,7 +1,8 @@
 from .cpu_ddp import CPUDistributedDataParallel
-from .hooks import RNGStateHook, get_rng_states, set_rng_states
+from .hooks import (NonFiniteLossError, NonFiniteLossHook, RNGStateHook,
+                    get_rng_states, set_rng_states)
 
 __all__ = [
-    'CPUDistributedDataParallel', 'RNGStateHook', 'get_rng_states',
-    'set_rng_states'
+    'CPUDistributedDataParallel', 'NonFiniteLossError', 'NonFiniteLossHook',
+    'RNGStateHook', 'get_rng_states', 'set_rng_states'
 ]

@@ -47,7 +47,9 @@ def write_config(path, data_root, num_workers, kill_iter=None):
     # "validation" evaluates the test split: the last one gives the test
     # metrics of the final weights
     cfg.val_dataloader.dataset.ann_file = 'annotations/test.json'
-    assert [h.type for h in cfg.custom_hooks] == ['RNGStateHook']
+    assert [h.type for h in cfg.custom_hooks] == [
+        'RNGStateHook', 'NonFiniteLossHook'
+    ]
     if kill_iter is not None:
         cfg.custom_imports.imports.append('rassu_mm.testing.toy_components')
         cfg.custom_hooks.append(dict(type='KillAtIterHook',

@@ -19,10 +19,11 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_dist_info
-from mmengine.hooks import CheckpointHook, Hook
+from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
 from mmseg.registry import HOOKS
+from .checkpoint_schedule import checkpoint_due
 
 CHECKPOINT_KEY = 'rng_states'
 
@@ -141,30 +142,6 @@ class RNGStateHook(Hook):
         return self._val_states if self._val_states is not None \
             else get_rng_states()
 
-    @staticmethod
-    def _checkpoint_due(runner, by_epoch: bool) -> bool:
-        """Whether a CheckpointHook saves at the end of this iter/epoch
-        (unknown hooks: assume it does)."""
-        for hook in runner.hooks:
-            if not isinstance(hook, CheckpointHook):
-                continue
-            if type(hook) is not CheckpointHook:
-                return True  # a subclass may decide differently
-            if hook.by_epoch != by_epoch:
-                continue
-            if by_epoch:
-                if hook.every_n_epochs(runner, hook.interval,
-                                       hook.save_begin) or (
-                                           hook.save_last and
-                                           hook.is_last_train_epoch(runner)):
-                    return True
-            elif hook.every_n_train_iters(runner, hook.interval,
-                                          hook.save_begin) or (
-                                              hook.save_last and
-                                              hook.is_last_train_iter(runner)):
-                return True
-        return False
-
     def _gather(self, meta_iter: int) -> None:
         self._gathered = (meta_iter,
                           all_gather_object(self._training_states()))
@@ -174,11 +151,11 @@ class RNGStateHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs=None) -> None:
-        if runner.world_size > 1 and self._checkpoint_due(runner, False):
+        if runner.world_size > 1 and checkpoint_due(runner, False):
             self._gather(runner.iter + 1)  # the checkpoint's meta['iter']
 
     def after_train_epoch(self, runner) -> None:
-        if runner.world_size > 1 and self._checkpoint_due(runner, True):
+        if runner.world_size > 1 and checkpoint_due(runner, True):
             self._gather(runner.iter)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
