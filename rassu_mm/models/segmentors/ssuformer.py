@@ -1,5 +1,6 @@
 """SSUFormer: audio-visual sound source segmentation (+ optional captions)."""
-from typing import List, Optional, Tuple, Union
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -116,19 +117,24 @@ class SSUFormer(BaseSegmentor):
                 out_channels=embed_dims,
                 num_queries=num_queries,
                 num_transformer_feat_level=num_levels))
+        # The optional branches are built from RNG streams of their own, so
+        # that a config with or without one of them (an ablation row) gets
+        # the same initial weights in every part the rows share.
+        branch_seeds = torch.randint(2**62, (2, )).tolist()
         self.mask_collaboration = None
         if mask_collaboration is not None:
             mean, std = self.data_preprocessor.rgb_mean_std
-            self.mask_collaboration = MODELS.build(
-                dict(
-                    mask_collaboration,
-                    embed_dims=embed_dims,
-                    mean=mean,
-                    std=std))
+            with _rng_stream(branch_seeds[0]):
+                self.mask_collaboration = MODELS.build(
+                    dict(
+                        mask_collaboration,
+                        embed_dims=embed_dims,
+                        mean=mean,
+                        std=std))
         self.caption_head = None
         if caption_head is not None:
-            self.caption_head = MODELS.build(
-                {
+            with _rng_stream(branch_seeds[1]):
+                self.caption_head = MODELS.build({
                     **self._hierarchy_args(class_hierarchy),
                     **caption_head, 'in_channels': embed_dims
                 })
@@ -353,3 +359,12 @@ class SSUFormer(BaseSegmentor):
             size=meta['ori_shape'],
             mode='bilinear',
             align_corners=False)[0]
+
+
+@contextmanager
+def _rng_stream(seed: int) -> Iterator[None]:
+    """Run the block on the CPU RNG seeded with ``seed``; the global RNG
+    state is restored afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
