@@ -50,6 +50,7 @@ tr[hidden]{display:none}
 video{width:100%;background:#000}
 tr.now{background:#fff8c4}
 tr[data-start]{cursor:pointer}
+tr[data-start] td:first-child{white-space:nowrap}
 td img.mask{height:40px;border:1px solid #ccc;image-rendering:pixelated}
 """
 
@@ -240,7 +241,7 @@ def write_results_page(out_dir: str, thumb_width: int = 128) -> str:
     supers = table.get('super_categories') or {}
     metrics = table.get('metrics', {})
     summary = ', '.join(f'{name} {format_score(metrics[name])}'
-                        for name in ('mIoU', 'F-score', 'BLEU-4', 'CIDEr',
+                        for name in ('mIoU', 'F-score', 'BLEU-4',
                                      'ssu_score') if name in metrics)
     header = ''.join(f'<th>{title}</th>' for _, _, title in SCORES)
     body = (
