@@ -19,6 +19,7 @@ from rassu_mm.evaluation.metrics import ssu_metric
 from rassu_mm.models.tokenization import train_caption_tokenizer
 from rassu_mm.testing import (build_tiny_model, demo_runner_cfg, load_tool,
                               tiny_model_cfg)
+from rassu_mm.visualization import write_results_page
 from rassu_mm.visualization.html_report import PANELS, format_score
 from tests.fixtures.html_pages import (PageParser, dump_dom, missing_files,
                                        requires_chromium)
@@ -279,3 +280,35 @@ def test_test_tool_show_dir_writes_the_page(synthetic, no_java, tmp_path,
         assert len(list(row.find_all('img'))) == 3 * clip['num_frames']
     # the painted clips of --show-dir are still written
     assert len(list((show / 'vis_data' / 'vis_image').glob('*.png'))) == 4
+
+
+def test_page_escapes_clip_ids_and_leaves_out_missing_images(tmp_path):
+    """A clip id with URL and HTML specials links its own thumbnails; a
+    clip without thumbnails (e.g. drawn on another machine) has none."""
+    odd = 'a b#1&<x>?'
+    clips = [
+        dict(clip_id=odd, categories=['x&y'], num_frames=1,
+             pred_captions=['<b>bold</b>'], gt_captions=[None], mIoU=0.5,
+             **{'F-score': 0.25}),
+        dict(clip_id='drawn_elsewhere', categories=[], num_frames=2)
+    ]
+    (tmp_path / 'clip_scores.json').write_text(
+        json.dumps(dict(metrics={}, super_categories={}, clips=clips)))
+    for panel, _ in PANELS:
+        path = tmp_path / 'clips' / odd / f'0_{panel}.jpg'
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b'jpeg')
+    write_results_page(str(tmp_path))
+    parser, rows = page_rows(tmp_path / 'index.html')
+    assert list(rows) == [odd, 'drawn_elsewhere']
+    assert missing_files(str(tmp_path / 'index.html'), parser) == []
+    data, shown, row = rows[odd]
+    assert data == dict(miou=0.5, fscore=0.25, bleu4=None)
+    assert shown == dict(miou='50.00', fscore='25.00', bleu4='-')
+    assert len(list(row.find_all('img'))) == 3
+    assert [p.text for p in row.find_all('p')] == ['Pred: <b>bold</b>']
+    assert next(row.find_all('b')).text == odd
+    assert json.loads(row.attrs['data-categories']) == ['x&y']
+    _, _, other = rows['drawn_elsewhere']
+    assert list(other.find_all('img')) == []
+    assert len(list(other.find_all('figure'))) == 2
