@@ -146,10 +146,16 @@ def test_streaming_decodes_only_what_the_window_needs(
         def visualize(self, inputs, preds, **kwargs):
             super().visualize(inputs, preds, **kwargs)
             last = preds[-1].frame_indices[-1]
-            queued = sum(len(item) for item in list(inputs._queue.queue)
-                         if isinstance(item, dict))
+            # the render thread takes items under the queue's lock: while
+            # it is held no item moves from the queue to the paints, so
+            # none is counted twice (one already taken but not yet added
+            # is missed: the count is never too high)
+            with inputs._queue.mutex:
+                queued = sum(len(item) for item in inputs._queue.queue
+                             if isinstance(item, dict))
+                held = len(inputs.paints)
             seen.append((last, decoded['frames'], decoded['audio'],
-                         len(inputs.paints) + queued))
+                         held + queued))
 
     inferencer = Watched(*tiny_ssu, device='cpu')
     inferencer(video, out_dir=str(tmp_path / 'out'), batch_size=2)

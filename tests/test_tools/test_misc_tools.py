@@ -46,10 +46,19 @@ def test_print_config_merges_options_and_dumps(tmp_path, capsys):
 
 
 def test_print_config_graph_builds_the_model(capsys):
-    print_config.main([repo_path('configs', 'ssuformer_demo_seg.py'),
-                       '--graph'])
+    """The graph is the module tree of the model built from the merged
+    config: the options show in it."""
+    config = repo_path('configs', 'ssuformer_demo_seg.py')
+    print_config.main([
+        config, '--graph', '--cfg-options',
+        'model.audio_encoder.embed_dims=24'
+    ])
     out = capsys.readouterr().out
-    assert '\nModel graph:\nSSUFormer(' in out
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict({'model.audio_encoder.embed_dims': 24})
+    expected = str(MODELS.build(cfg.model))
+    assert out.endswith(f'\nModel graph:\n{expected}\n')
+    assert 'in_features=24' in expected  # the query generator reads 24
 
 
 # ----------------------------------------------------------- publish_model

@@ -94,7 +94,30 @@ def _complete(tmp_path):
 def test_complete_inputs_pass(tmp_path):
     cfg = _complete(tmp_path)
     assert find_missing(cfg, 'train') == []
-    check_inputs(cfg, 'test', checkpoint=str(tmp_path / 'pvt_v2_b5.pth'))
+    # testing reads the test data, the tokenizer and the checkpoint (and,
+    # for a published checkpoint, the pretrained files): all there
+    checkpoint = tmp_path / 'best.pth'
+    checkpoint.write_bytes(b'')
+    for pretrained in (False, True):
+        check_inputs(cfg, 'test', str(checkpoint), pretrained=pretrained)
+    # each of them is looked at: without it the same call names it
+    checkpoint.unlink()
+    (tmp_path / 'f_music' / 'annotations' / 'test.json').unlink()
+    os.remove(tmp_path / 'vggish_mmseg.pth')
+    test_json = f'{tmp_path}/f_music/annotations/test.json'
+    missing = find_missing(cfg, 'test', str(checkpoint), pretrained=True)
+    expected = [
+        f'annotation file {test_json} (test_dataloader',
+        f'VGGish weights (torchvggish, converted) {tmp_path}/'
+        'vggish_mmseg.pth (model.audio_encoder',
+        f'checkpoint {checkpoint} (command line)',
+    ]
+    assert len(missing) == len(expected)
+    for line, start in zip(missing, expected):
+        assert line.startswith(start), line
+    with pytest.raises(MissingInputsError,
+                       match=r'cannot test: 2 input\(s\) missing'):
+        check_inputs(cfg, 'test', str(checkpoint))
 
 
 def test_each_missing_input_is_reported_once(tmp_path):

@@ -1,4 +1,5 @@
 """Audio encoders: VGGish (and the torchvggish converter), AudioCNN."""
+import math
 import subprocess
 import sys
 
@@ -88,6 +89,21 @@ class TestAudioEncoders:
         with pytest.raises(KeyError, match='lack'):
             convert_vggish(state)
 
-    def test_audio_cnn(self):
-        model = AudioCNN(embed_dims=32, channels=(8, 16))
-        assert model(torch.randn(4, 1, 96, 64)).shape == (4, 32)
+    @pytest.mark.parametrize('num_mels', [64, 63])
+    def test_audio_cnn(self, num_mels):
+        """Two stride-2 convs keep ceil(ceil(F / 2) / 2) frequency bins,
+        flattened into the projection; time is averaged, so any window
+        length works; in eval mode each window is encoded on its own."""
+        torch.manual_seed(0)
+        model = AudioCNN(embed_dims=32, channels=(8, 16),
+                         num_mels=num_mels).eval()
+        assert model.proj.in_features == 16 * math.ceil(num_mels / 4)
+        with torch.no_grad():
+            for time in (96, 37):
+                audio = torch.randn(4, 1, time, num_mels)
+                out = model(audio)
+                assert out.shape == (4, 32)
+                torch.testing.assert_close(
+                    out, torch.cat([model(clip[None]) for clip in audio]))
+            # the spectrum's shape matters: mirrored frequencies differ
+            assert (model(audio.flip(-1)) - out).abs().max() > 1e-3

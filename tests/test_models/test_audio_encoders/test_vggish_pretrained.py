@@ -80,7 +80,27 @@ def test_missing_file_says_which_and_how_to_get_it(tmp_path):
     assert 'python tools/misc/download_pretrained.py vggish' in msg
 
 
-def test_without_pretrained_init_cfg_builds_random(tmp_path):
-    model = VGGish()
-    model.init_weights()  # nothing to load, nothing raised
-    assert model.fcs.fc1.weight.shape == (4096, 512 * 4 * 6)
+def test_without_pretrained_init_cfg_builds_random(vggish_file):
+    """No ``Pretrained`` init_cfg: nothing is loaded, another init_cfg is
+    applied as MMEngine does, and no init_cfg leaves seeded random
+    weights."""
+    _, state = vggish_file
+    model = VGGish(init_cfg=dict(type='Constant', layer='Linear', val=0.5,
+                                 bias=0.))
+    model.init_weights()
+    for fc in model.fcs.values():
+        assert (fc.weight == 0.5).all() and (fc.bias == 0).all()
+    assert not (model.conv1.conv.weight == 0.5).all()  # only Linear layers
+
+    def random_state(seed):
+        torch.manual_seed(seed)
+        model = VGGish()
+        model.init_weights()
+        return model.state_dict()
+
+    first, again, other = random_state(2), random_state(2), random_state(3)
+    for key, value in first.items():
+        assert torch.equal(value, again[key]), key
+        if key.endswith('weight'):  # (ConvModule zeroes the conv biases)
+            assert not torch.equal(value, other[key]), key
+            assert not torch.equal(value, state[key]), key  # not the file's

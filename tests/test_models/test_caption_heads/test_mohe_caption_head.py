@@ -118,19 +118,50 @@ def test_beam_size_one_equals_greedy(tokenizer, use_cache):
 
 
 def test_predict_returns_clip_lists(tokenizer):
+    """Clip ``b``'s list holds the decoded captions of its own frames
+    ``b*T .. b*T+T-1``, in order, without special tokens."""
     head = _head(tokenizer).eval()
-    captions = head.predict(_neck_outs(), _samples())
-    assert len(captions) == B and all(len(c) == T for c in captions)
-    assert all(isinstance(s, str) for c in captions for s in c)
-    assert not any('[' in s for c in captions for s in c)
+    outs, samples = _neck_outs(), _samples()
+    ids = head.generate(outs, samples)
+    texts = head.tokenizer.decode(ids)
+    assert len(set(texts)) > 1  # frames differ, so the order is checked
+    captions = head.predict(outs, samples)
+    assert captions == [texts[b * T:(b + 1) * T] for b in range(B)]
+    specials = set(head.tokenizer.tokenizer.all_special_tokens)
+    assert not any(w in specials for t in texts for w in t.split())
+    # the clips in the other order: the lists swap with them
+    swapped = dict(memory=torch.cat([outs['memory'][T:],
+                                     outs['memory'][:T]]),
+                   region_embeds=None)
+    assert head.predict(swapped, samples[::-1]) == captions[::-1]
 
 
 def test_plain_decoder_without_prompts_or_experts(tokenizer):
-    head = _head(tokenizer, classes=None, num_experts=1, top_k=1).train()
-    losses = head.loss(_neck_outs(), _samples())
+    """``classes=None, num_experts=1``: no classifier or prompts (the
+    clips' labels change nothing), each FFN is its one expert, and the
+    caption loss is the plain teacher-forced cross-entropy."""
+    head = _head(tokenizer, classes=None, num_experts=1, top_k=1).eval()
+    assert head.prompter is None
+    outs, samples = _neck_outs(), _samples()
+    losses = head.loss(outs, samples)
     assert set(losses) == {'loss_caption', 'acc_caption'}
-    head.eval()
-    assert len(head.predict(_neck_outs(), _samples())) == B
+    captions = [c for ds in samples for c in ds.gt_captions]
+    ids, mask = head.tokenizer.encode(captions, head.max_train_length)
+    # no prompt prefix: the decoder sees BOS first
+    logits, _ = head.decoder(ids[:, :-1], head.input_proj(outs['memory']))
+    targets = ids[:, 1:].masked_fill(~mask[:, 1:], -100)
+    torch.testing.assert_close(losses['loss_caption'],
+                               head.loss_caption(logits, targets))
+    # one expert: its output, gated by probability 1
+    ffn = head.decoder.layers[0].ffn
+    x = torch.randn(5, 32)
+    torch.testing.assert_close(ffn(x)[0], ffn.experts[0](x))
+    # without prompts nothing of the clips' labels or dataset is read
+    other = _samples()
+    for ds in other:
+        ds.set_metainfo(dict(dataset_name='f-Lifescene'))
+        ds.categories = ['drum']
+    assert head.predict(outs, other) == head.predict(outs, samples)
 
 
 def test_prompter_labels(tokenizer):

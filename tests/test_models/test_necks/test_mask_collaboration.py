@@ -1,3 +1,4 @@
+import itertools
 import os.path as osp
 
 import pytest
@@ -204,20 +205,49 @@ def test_gt_mask_schedule(inputs):
     expected_gt = neck(frames, gt_logits, memory)
     expected_pred = neck(frames, logits, memory)
 
+    # the ground-truth masks (logits +-30) move every frame's memory far
+    # from the predicted masks' memory
+    gap = (expected_gt['memory'] - expected_pred['memory']).abs()
+    assert (gap.flatten(1).amax(1) > 1e-2).all()
+
+    def frames_using_gt(out):
+        """Per frame: True if it took the ground-truth mask, False if the
+        predicted one (each frame must match one of them)."""
+        used = []
+        for i in range(B * T):
+            if torch.allclose(out['memory'][i], expected_gt['memory'][i],
+                              atol=1e-5, rtol=1e-4):
+                used.append(True)
+            else:
+                torch.testing.assert_close(out['memory'][i],
+                                           expected_pred['memory'][i])
+                used.append(False)
+        return used
+
+    # p = 1 at iteration 0: every frame; p = 0 from end_iter on: none
     hub.update_info('iter', 0)
-    out = neck(frames, logits, memory, samples)
-    torch.testing.assert_close(out['memory'], expected_gt['memory'],
-                               atol=1e-5, rtol=1e-4)
-    hub.update_info('iter', 100)
-    out = neck(frames, logits, memory, samples)
-    torch.testing.assert_close(out['memory'], expected_pred['memory'])
-    hub.update_info('iter', 50)
-    torch.manual_seed(0)
-    # the ground-truth masks (logits +-30) move the memory far from the
-    # predicted masks' (exactly equal when not used)
-    used = [(neck(frames, logits, memory, samples)['memory'] -
-             expected_pred['memory']).abs().max() > 1e-3 for _ in range(20)]
-    assert 0 < sum(used) < 20
+    assert frames_using_gt(neck(frames, logits, memory, samples)) == [
+        True] * (B * T)
+    for it in (100, 150):
+        hub.update_info('iter', it)
+        assert frames_using_gt(neck(frames, logits, memory, samples)) == [
+            False] * (B * T)
+    # 0 < p < 1: one Bernoulli(p) draw per frame (not per clip or batch),
+    # p = 1 - iter / end_iter; the draws are those of the global generator,
+    # so the same seed gives the same frames
+    patterns = []
+    for it, seed in itertools.product((25, 50, 75), range(4)):
+        hub.update_info('iter', it)
+        torch.manual_seed(seed)
+        expected = (torch.rand(B * T) < 1 - it / 100).tolist()
+        torch.manual_seed(seed)
+        assert frames_using_gt(
+            neck(frames, logits, memory, samples)) == expected, (it, seed)
+        patterns.append(expected)
+    # these draws include clips whose frames differ (a per-clip draw would
+    # fail above)
+    assert any(
+        len(set(p[b * T:(b + 1) * T])) > 1 for p in patterns for b in range(B))
     hub.update_info('iter', 0)
     neck.eval()
     out = neck(frames, logits, memory, samples)

@@ -11,7 +11,7 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from rassu_mm.structures import SSUDataSample
 from rassu_mm.testing import (build_tiny_model, demo_clip, demo_mm_inputs,
-                              get_config)
+                              get_config, load_tool)
 
 
 def test_gradients_reach_every_trainable_parameter():
@@ -111,17 +111,67 @@ def test_zero_audio_switch():
         predict(model, audio), predict(model, other_audio), rtol=0, atol=0)
 
 
+def _conv_flops(model, inputs):
+    """Multiply-adds of every ``nn.Conv2d`` in one tensor-mode pass, by
+    name, counted by hand from the output sizes."""
+    flops, hooks = {}, []
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+
+            def count(mod, args, out, name=name):
+                kh, kw = mod.kernel_size
+                flops[name] = (out.numel() * mod.in_channels // mod.groups *
+                               kh * kw)
+
+            hooks.append(module.register_forward_hook(count))
+    with torch.no_grad():
+        model(inputs, mode='tensor')
+    for hook in hooks:
+        hook.remove()
+    return flops
+
+
 def test_tensor_mode_and_flops():
     from mmengine.analysis import FlopAnalyzer
     model = build_tiny_model().eval()
     data = model.data_preprocessor(demo_mm_inputs(), False)
-    scores, memory = model(data['inputs'], mode='tensor')
+    with torch.no_grad():
+        scores, memory = model(data['inputs'], mode='tensor')
+        (sample, ) = model(**copy.deepcopy(data), mode='predict')
     assert scores.shape == (2, 2, 8, 8)
     # memory: fused visual tokens (32 / 16)^2 = 4, then 4 query tokens
     assert memory.shape == (2, 4 + 4, 32)
-    analyzer = FlopAnalyzer(model, (data['inputs'], ))
-    analyzer.unsupported_ops_warnings(False)
-    assert analyzer.total() > 1e6
+    # the scores predict mode turns into the clip's logits (no padding,
+    # flip or resizing in this clip: only the upsampling to 32x32)
+    upsampled = nn.functional.interpolate(
+        scores, size=(32, 32), mode='bilinear', align_corners=False)
+    torch.testing.assert_close(
+        sample.seg_logits.data, model.decode_head.scores_to_logits(upsampled))
+
+    def analyzer(inputs):
+        counter = FlopAnalyzer(model, (inputs, ))
+        counter.unsupported_ops_warnings(False)
+        return counter
+
+    flops = analyzer(data['inputs'])
+    # fvcore convention (docs/benchmarks.md): one multiply-add = one FLOP,
+    # e.g. each conv's count equals out.numel() * C_in / groups * k * k
+    by_module = flops.by_module()
+    convs = _conv_flops(model, data['inputs'])
+    assert len(convs) > 10 and set(convs) <= set(by_module)
+    assert {name: by_module[name] for name in convs} == convs
+    # as tools/analysis_tools/get_flops.py counts (attention included):
+    # every stage costs something, and its cost is per frame (MMI without
+    # `temporal` attends within a frame): a clip of 4 frames costs exactly
+    # twice a clip of 2
+    get_flops = load_tool('tools/analysis_tools/get_flops.py')
+    two, four = (get_flops.complexity(model, t, (32, 32), 0) for t in (2, 4))
+    stages = ('backbone', 'pixel_decoder', 'audio_encoder',
+              'query_generator', 'fusion', 'decode_head')
+    for stage in stages:
+        assert 0 < 2 * two['components'][stage][1] == four['components'][
+            stage][1], stage
+    assert four['flops'] == 2 * two['flops']
 
 
 @MODELS.register_module()
@@ -195,14 +245,63 @@ def test_caption_branch_contract(with_mcm):
 
 
 def test_demo_config_builds_and_trains_one_step():
-    model = MODELS.build(get_config('ssuformer_demo_seg.py').model)
+    """One ``train_step`` with the demo config's optimizer: the logged loss
+    is the model's, every parameter with a gradient takes AdamW's step."""
+    from mmengine.optim import build_optim_wrapper
+    cfg = get_config('ssuformer_demo_seg.py')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
     model.init_weights()
     assert sum(p.numel() for p in model.parameters()) < 1_000_000
-    data = model.data_preprocessor(
-        demo_mm_inputs([(64, 64)] * 2, num_frames=5), True)
-    losses = model(**data, mode='loss')
-    loss, _ = model.parse_losses(losses)
-    assert torch.isfinite(loss)
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    batch = demo_mm_inputs([(64, 64)] * 2, num_frames=5)
+
+    def loss():
+        torch.manual_seed(1)  # the same sampled points every time
+        with torch.no_grad():
+            data = model.data_preprocessor(copy.deepcopy(batch), True)
+            return model.parse_losses(model(**data, mode='loss'))[0]
+
+    # mmseg zero-initialises the last BN of each residual branch (a basic
+    # block's norm2), so in this first step the branch before it gets no
+    # gradient: it only decays (its zero BN biases stay zero)
+    branches = [
+        f'backbone.{name}.{layer}.'
+        for name, block in model.backbone.named_modules()
+        if hasattr(block, 'norm2') and not block.norm2.weight.any()
+        for layer in ('conv1', block.norm1_name, 'conv2')
+    ]
+    assert len(branches) == 6 * 3  # every block of the 3-stage ResNet-18
+    model.train()
+    before = loss()
+    params = {n: p.detach().clone() for n, p in model.named_parameters()}
+    torch.manual_seed(1)
+    log_vars = model.train_step(copy.deepcopy(batch), optim_wrapper)
+    torch.testing.assert_close(log_vars['loss'], before)
+    # AdamW's first step: p <- p * (1 - lr * wd) - lr * g / (|g| + eps),
+    # i.e. at most lr beyond the decay, and about lr where there is a
+    # gradient: the config's optimizer and learning rate were applied
+    opt = cfg.optim_wrapper.optimizer
+    lr, decay = opt.lr, 1 - opt.lr * opt.weight_decay
+    steps = {
+        n: (p.detach() - params[n] * decay).abs() / lr
+        for n, p in model.named_parameters()
+    }
+    assert max(step.max() for step in steps.values()) <= 1 + 1e-3
+    # everything outside those branches takes the step
+    in_branch = {n: any(n.startswith(b) for b in branches) for n in steps}
+    assert all(steps[n].max() < 1e-3 for n in steps if in_branch[n])
+    # every other tensor takes the step somewhere, but the keys' biases of
+    # the attention layers: they shift all of a query's logits equally, so
+    # the softmax gives them no gradient
+    assert [
+        n for n in steps if not in_branch[n]
+        and not n.endswith('k_proj.bias') and not steps[n].max() > 0.9
+    ] == []
+    rest = torch.cat(
+        [steps[n].flatten() for n in steps if not in_branch[n]])
+    assert (rest > 0.9).float().mean() > 0.95
+    assert torch.isfinite(loss())
 
 
 @pytest.mark.parametrize(
