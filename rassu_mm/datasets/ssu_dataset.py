@@ -2,7 +2,7 @@
 import copy
 import json
 import logging
-from typing import Callable, List, Optional, Union
+from typing import Callable, Iterator, List, Optional, Tuple, Union
 
 import mmengine.fileio as fileio
 from mmengine.dataset import BaseDataset
@@ -117,20 +117,12 @@ class SSUDataset(BaseDataset):
         """
         ann = self._read_annotation()
         self._merge_file_metainfo(ann.get('metainfo', {}))
-        data_list, seen = [], set()
+        data_list = []
         self.bad_clips = []
-        # resolves each folder once for all the clips of this file
-        checker = RootChecker(self.data_prefix.get('root', ''))
-        for index, raw in enumerate(ann['clips']):
-            try:
-                info = self.parse_data_info(raw, index, checker)
-                if info['clip_id'] in seen:
-                    raise ClipDataError(info['clip_id'], self.ann_file,
-                                        'duplicate clip id')
-                seen.add(info['clip_id'])
-            except ClipDataError as err:
+        for _, info, err in self.check_entries(ann['clips']):
+            if err is not None:
                 if not self.skip_bad_clips:
-                    raise
+                    raise err
                 self.bad_clips.append(err)
                 print_log(f'skipping bad clip: {err}', 'current',
                           logging.WARNING)
@@ -142,6 +134,37 @@ class SSUDataset(BaseDataset):
                 f'{len(ann["clips"])} clips of {self.ann_file}', 'current',
                 logging.WARNING)
         return data_list
+
+    def check_entries(
+        self, clips: list
+    ) -> Iterator[Tuple[int, Optional[dict], Optional[ClipDataError]]]:
+        """Check the raw clip entries of an annotation file one by one.
+
+        Yields ``(index, info, error)`` per entry of ``clips``: the data
+        info of a good entry (``error`` None), or the
+        :class:`ClipDataError` of a bad one (``info`` None). An entry
+        repeating the id of an earlier good entry is a duplicate.
+        ``tools/misc/check_dataset.py`` uses this to know which entries
+        are bad.
+
+        Args:
+            clips (list): The ``clips`` of the annotation file (after
+                :meth:`load_data_list` has merged its metainfo).
+        """
+        seen = set()
+        # resolves each folder once for all the clips of this file
+        checker = RootChecker(self.data_prefix.get('root', ''))
+        for index, raw in enumerate(clips):
+            try:
+                info = self.parse_data_info(raw, index, checker)
+                if info['clip_id'] in seen:
+                    raise ClipDataError(info['clip_id'], self.ann_file,
+                                        'duplicate clip id')
+            except ClipDataError as err:
+                yield index, None, err
+                continue
+            seen.add(info['clip_id'])
+            yield index, info, None
 
     def _read_annotation(self) -> dict:
         try:
