@@ -8,7 +8,7 @@ from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
 from mmseg.registry import HOOKS, VISUALIZERS
-from rassu_mm.engine.hooks.rng_state_hook import RNGStateHook
+from rassu_mm.engine import NonFiniteLossHook, RNGStateHook
 from rassu_mm.testing import get_config, repo_path
 from rassu_mm.visualization import SSULocalVisualizer
 
@@ -32,15 +32,17 @@ def test_default_runtime_builds_in_its_scope(tmp_path):
     assert [type(b).__name__ for b in visualizer._vis_backends.values()
             ] == [b['type'] for b in cfg.vis_backends]
     hooks = [HOOKS.build(hook) for hook in cfg.custom_hooks]
-    assert any(isinstance(hook, RNGStateHook) for hook in hooks)
+    assert [type(hook) for hook in hooks] == [RNGStateHook, NonFiniteLossHook]
 
 
 @pytest.mark.parametrize('config', CONFIGS)
 def test_every_config_keeps_the_runtime(config):
     """Each config imports rassu_mm in the mmseg scope and keeps
-    RNGStateHook, which exact resuming needs (docs/training.md)."""
+    RNGStateHook, which exact resuming needs, and NonFiniteLossHook, which
+    stops at a NaN/inf loss before saving (docs/training.md)."""
     cfg = get_config(config)
     assert cfg.default_scope == 'mmseg'
     assert 'rassu_mm' in cfg.custom_imports['imports']
     assert cfg.custom_imports.get('allow_failed_imports') is False
-    assert 'RNGStateHook' in [h['type'] for h in cfg.custom_hooks], config
+    hooks = [h['type'] for h in cfg.custom_hooks]
+    assert {'RNGStateHook', 'NonFiniteLossHook'} <= set(hooks), config
