@@ -67,7 +67,10 @@ GC_INSTRUMENTS = (f'{GCOMPRIS_RCC}/instruments.rcc:'
 TUX_MUSIC = 'usr/share/tuxpaint/stamps/hobbies/music'
 OPENCLIPART = 'usr/share/openclipart/png'
 EMOJI_FONT = 'usr/share/fonts/truetype/noto/NotoColorEmoji.ttf'
+SYMBOLA_FONT = 'usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf'
 SCRATCH_MEDIA = 'usr/share/scratch/Media'
+OC_MUSIC = f'{OPENCLIPART}/recreation/music'
+SCRATCH_SOUNDS = f'{SCRATCH_MEDIA}/Sounds'
 
 # (class, style, package, source); the output name is derived from the
 # source's file name (or code point)
@@ -79,16 +82,19 @@ PICTURES = [
     ('violin', 'drawing', 'gcompris-qt-data', f'{GC_INSTRUMENTS}/violin.svg'),
     ('violin', 'emoji', 'fonts-noto-color-emoji', f'{EMOJI_FONT}#U+1F3BB'),
     ('violin', 'clipart', 'openclipart-png',
-     f'{OPENCLIPART}/recreation/music/violin_colour_ganson.png'),
+     f'{OC_MUSIC}/violin_colour_ganson.png'),
     ('violin', 'clipart', 'openclipart-png',
-     f'{OPENCLIPART}/recreation/music/violin_mo_01.png'),
+     f'{OC_MUSIC}/violin_mo_01.png'),
+    ('violin', 'clipart', 'openclipart-png',
+     f'{OC_MUSIC}/violin_ganson.png'),
+    ('violin', 'emoji', 'fonts-symbola', f'{SYMBOLA_FONT}#U+1F3BB'),
     ('cello', 'photo', 'tuxpaint-stamps-default',
      f'{TUX_MUSIC}/string/cello.png'),
     ('cello', 'drawing', 'gcompris-qt-data', f'{GC_INSTRUMENTS}/cello.svg'),
     ('cello', 'clipart', 'openclipart-png',
-     f'{OPENCLIPART}/recreation/music/cello_mo_01.png'),
+     f'{OC_MUSIC}/cello_mo_01.png'),
     ('cello', 'clipart', 'openclipart-png',
-     f'{OPENCLIPART}/recreation/music/cello_ganson.png'),
+     f'{OC_MUSIC}/cello_ganson.png'),
     ('guitar', 'photo', 'tuxpaint-stamps-default',
      f'{TUX_MUSIC}/string/guitar_classical.png'),
     ('guitar', 'photo', 'tuxpaint-stamps-default',
@@ -100,15 +106,22 @@ PICTURES = [
      f'{GC_INSTRUMENTS}/electric_guitar.svg'),
     ('guitar', 'emoji', 'fonts-noto-color-emoji', f'{EMOJI_FONT}#U+1F3B8'),
     ('guitar', 'clipart', 'openclipart-png',
-     f'{OPENCLIPART}/recreation/music/guitar_ganson.png'),
+     f'{OC_MUSIC}/guitar_ganson.png'),
     ('guitar', 'clipart', 'openclipart-png',
-     f'{OPENCLIPART}/recreation/music/guitar_jarno_vasamaa1.png'),
+     f'{OC_MUSIC}/guitar_jarno_vasamaa1.png'),
+    ('guitar', 'clipart', 'openclipart-png',
+     f'{OC_MUSIC}/guitar_jarno_vasamaa2.png'),
+    ('guitar', 'clipart', 'openclipart-png',
+     f'{OC_MUSIC}/guitar_profile_philippe__01.png'),
+    ('guitar', 'clipart', 'openclipart-png',
+     f'{OC_MUSIC}/electric_guitar_andrea__01r.png'),
+    ('guitar', 'emoji', 'fonts-symbola', f'{SYMBOLA_FONT}#U+1F3B8'),
     ('bass', 'photo', 'tuxpaint-stamps-default',
      f'{TUX_MUSIC}/string/guitar_electric_bass.png'),
     ('bass', 'drawing', 'tuxpaint-stamps-default',
      f'{TUX_MUSIC}/string/guitar_electric_bass2.svg'),
     ('bass', 'clipart', 'openclipart-png',
-     f'{OPENCLIPART}/recreation/music/bass_guitar_a.j._ashton_.png'),
+     f'{OC_MUSIC}/bass_guitar_a.j._ashton_.png'),
     ('banjo', 'drawing', 'gcompris-qt-data', f'{GC_INSTRUMENTS}/banjo.svg'),
     ('banjo', 'emoji', 'fonts-noto-color-emoji', f'{EMOJI_FONT}#U+1FA95'),
     ('drum', 'photo', 'tuxpaint-stamps-default',
@@ -120,15 +133,24 @@ PICTURES = [
      f'{GC_INSTRUMENTS}/snare_drum.svg'),
     ('drum', 'emoji', 'fonts-noto-color-emoji', f'{EMOJI_FONT}#U+1F941'),
     ('drum', 'clipart', 'openclipart-png',
-     f'{OPENCLIPART}/recreation/music/drums_jarno_vasamaa_.png'),
+     f'{OC_MUSIC}/drums_jarno_vasamaa_.png'),
+    ('drum', 'drawing', 'scratch', f'{SCRATCH_MEDIA}/Costumes/Things/drum1.gif'),
+    ('drum', 'drawing', 'scratch', f'{SCRATCH_MEDIA}/Costumes/Things/drum2.gif'),
+    ('drum', 'emoji', 'fonts-symbola', f'{SYMBOLA_FONT}#U+1F941'),
     # the frame with its four bars laid on it as GCompris's Melody.qml does
     ('xylophone', 'drawing', 'gcompris-qt-data',
      f'{GCOMPRIS_RCC}/melody.rcc:gcompris/src/activities/melody/resource/'
      'xylofon.svg+parts'),
     ('xylophone', 'clipart', 'openclipart-png',
-     f'{OPENCLIPART}/recreation/music/xylophone_ganson.png'),
+     f'{OC_MUSIC}/xylophone_ganson.png'),
     ('congas', 'drawing', 'gcompris-qt-data', f'{GC_INSTRUMENTS}/bongo.svg'),
     ('congas', 'emoji', 'fonts-noto-color-emoji', f'{EMOJI_FONT}#U+1FA98'),
+    # tall barrel hand drums drawn like congas (the file names say
+    # "African drum")
+    ('congas', 'clipart', 'openclipart-png',
+     f'{OC_MUSIC}/africandrum_benji_park_.png'),
+    ('congas', 'clipart', 'openclipart-png',
+     f'{OC_MUSIC}/africandrum_benji_park1.png'),
     ('accordion', 'drawing', 'gcompris-qt-data',
      f'{GC_INSTRUMENTS}/accordion.svg'),
     ('accordion', 'emoji', 'fonts-noto-color-emoji',
@@ -136,7 +158,8 @@ PICTURES = [
     ('piano', 'drawing', 'gcompris-qt-data', f'{GC_INSTRUMENTS}/piano.svg'),
     ('piano', 'emoji', 'fonts-noto-color-emoji', f'{EMOJI_FONT}#U+1F3B9'),
     ('piano', 'clipart', 'openclipart-png',
-     f'{OPENCLIPART}/recreation/music/piano_geraint_luff_01.png'),
+     f'{OC_MUSIC}/piano_geraint_luff_01.png'),
+    ('piano', 'emoji', 'fonts-symbola', f'{SYMBOLA_FONT}#U+1F3B9'),
     ('tuba', 'drawing', 'gcompris-qt-data', f'{GC_INSTRUMENTS}/tuba.svg'),
     ('trumpet', 'photo', 'tuxpaint-stamps-default',
      f'{TUX_MUSIC}/brass/trumpet.png'),
@@ -144,23 +167,29 @@ PICTURES = [
      f'{GC_INSTRUMENTS}/trumpet.svg'),
     ('trumpet', 'emoji', 'fonts-noto-color-emoji', f'{EMOJI_FONT}#U+1F3BA'),
     ('trumpet', 'clipart', 'openclipart-png',
-     f'{OPENCLIPART}/recreation/music/trumpet_b_flat_colour_ganso.png'),
+     f'{OC_MUSIC}/trumpet_b_flat_colour_ganso.png'),
     ('trumpet', 'clipart', 'openclipart-png',
-     f'{OPENCLIPART}/recreation/music/trumpet_pocket_colour_ganso.png'),
+     f'{OC_MUSIC}/trumpet_pocket_colour_ganso.png'),
+    ('trumpet', 'clipart', 'openclipart-png',
+     f'{OC_MUSIC}/trumpet_b_flat__ganson.png'),
+    ('trumpet', 'clipart', 'openclipart-png',
+     f'{OC_MUSIC}/trumpet_pocket__ganson.png'),
+    ('trumpet', 'emoji', 'fonts-symbola', f'{SYMBOLA_FONT}#U+1F3BA'),
     ('bassoon', 'photo', 'tuxpaint-stamps-default',
      f'{TUX_MUSIC}/wind/bassoon.png'),
     ('flute', 'drawing', 'gcompris-qt-data',
      f'{GC_INSTRUMENTS}/flute_traversiere.svg'),
     ('flute', 'emoji', 'fonts-noto-color-emoji', f'{EMOJI_FONT}#U+1FA88'),
     ('flute', 'clipart', 'openclipart-png',
-     f'{OPENCLIPART}/recreation/music/flute_ganson.png'),
+     f'{OC_MUSIC}/flute_ganson.png'),
     ('clarinet', 'drawing', 'gcompris-qt-data',
      f'{GC_INSTRUMENTS}/clarinet.svg'),
     ('saxophone', 'drawing', 'gcompris-qt-data',
      f'{GC_INSTRUMENTS}/saxophone.svg'),
     ('saxophone', 'emoji', 'fonts-noto-color-emoji', f'{EMOJI_FONT}#U+1F3B7'),
     ('saxophone', 'clipart', 'openclipart-png',
-     f'{OPENCLIPART}/recreation/music/saxophone_jarno_vasamaa_.png'),
+     f'{OC_MUSIC}/saxophone_jarno_vasamaa_.png'),
+    ('saxophone', 'emoji', 'fonts-symbola', f'{SYMBOLA_FONT}#U+1F3B7'),
 ]
 
 # (class, package, source)
@@ -188,6 +217,18 @@ RECORDINGS = [
      f'{GC_INSTRUMENTS}/flute_traversiere.ogg'),
     ('clarinet', 'gcompris-qt-data', f'{GC_INSTRUMENTS}/clarinet.ogg'),
     ('saxophone', 'gcompris-qt-data', f'{GC_INSTRUMENTS}/saxophone.ogg'),
+    ('guitar', 'scratch', f'{SCRATCH_SOUNDS}/Instruments/GuitarStrum.wav'),
+    ('guitar', 'scratch', f'{SCRATCH_SOUNDS}/Music Loops/GuitarChords1.mp3'),
+    ('guitar', 'scratch', f'{SCRATCH_SOUNDS}/Music Loops/GuitarChords2.mp3'),
+    ('trumpet', 'scratch', f'{SCRATCH_SOUNDS}/Instruments/Trumpet1.wav'),
+    ('trumpet', 'scratch', f'{SCRATCH_SOUNDS}/Instruments/Trumpet2.wav'),
+    ('drum', 'scratch', f'{SCRATCH_SOUNDS}/Music Loops/DrumSet1.mp3'),
+    ('drum', 'scratch', f'{SCRATCH_SOUNDS}/Music Loops/DrumSet2.mp3'),
+    ('drum', 'scratch', f'{SCRATCH_SOUNDS}/Music Loops/Drum.mp3'),
+    ('xylophone', 'scratch', f'{SCRATCH_SOUNDS}/Music Loops/Xylo1.mp3'),
+    ('xylophone', 'scratch', f'{SCRATCH_SOUNDS}/Music Loops/Xylo2.mp3'),
+    ('xylophone', 'scratch', f'{SCRATCH_SOUNDS}/Music Loops/Xylo3.mp3'),
+    ('xylophone', 'scratch', f'{SCRATCH_SOUNDS}/Music Loops/xylo4.mp3'),
 ] + [('xylophone', 'gcompris-qt-data',
       f'{GCOMPRIS_RCC}/melody.rcc:gcompris/src/activities/melody/resource/'
       f'xylofon_son{i}.wav') for i in range(1, 5)]
@@ -234,9 +275,14 @@ BACKGROUND_GLOBS = [
      'gcompris/src/activities/categorization/resource/images/monuments/'
      '*.webp'),
     ('mate-backgrounds', 'usr/share/backgrounds/mate/nature/*.jpg'),
+    ('scratch', f'{SCRATCH_MEDIA}/Backgrounds/Nature/*.jpg'),
+    ('scratch', f'{SCRATCH_MEDIA}/Backgrounds/Outdoors/*.jpg'),
 ]
-# photos with animals or people in them, paintings, maps and icons
-BACKGROUND_EXCLUDE = ('LadyBird', 'TwoWings', 'Blinds', '*-map*', 'key*')
+# (looked at one by one) photos with animals or people in them, murals,
+# drawings, maps and icons
+BACKGROUND_EXCLUDE = ('LadyBird', 'TwoWings', 'Blinds', '*-map*', 'key*',
+                      '*mural*', 'graffiti', 'woods-and-bench',
+                      'brick-wall1', 'school2', 'canyon', 'castle')
 
 
 class AssetError(RuntimeError):
@@ -550,18 +596,26 @@ def render_svg(data: bytes, source: str, size: int = 4 * PICTURE_SIZE):
 
 
 def render_emoji(font_path: str, codepoint: int) -> np.ndarray:
-    """``[H, W, 4]`` uint8 of one colour emoji from a CBDT font (Noto Color
-    Emoji has bitmaps at 109 px only)."""
+    """``[H, W, 4]`` uint8 of one emoji: in colour from a CBDT font (Noto
+    Color Emoji has bitmaps at 109 px only), black from an outline font
+    (Symbola). Raises :class:`AssetError` when the font lacks the glyph
+    (draws its ``.notdef`` box)."""
     from PIL import Image, ImageDraw, ImageFont
-    font = ImageFont.truetype(font_path, 109)
-    canvas = Image.new('RGBA', (160, 160), (0, 0, 0, 0))
+    colour = 'color' in osp.basename(font_path).lower()
+    size = 109 if colour else 224
+    font = ImageFont.truetype(font_path, size)
     char = chr(codepoint)
-    if font.getmask(char).getbbox() is None:
+    mask = font.getmask(char)
+    notdef = font.getmask(chr(0x10FFFD))
+    if mask.getbbox() is None or (mask.size == notdef.size
+                                  and bytes(mask) == bytes(notdef)):
         raise AssetError(f'{font_path} has no glyph U+{codepoint:04X}')
-    ImageDraw.Draw(canvas).text((8, 8),
+    canvas = Image.new('RGBA', (size * 3 // 2, size * 3 // 2), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).text((size // 8, size // 8),
                                 char,
                                 font=font,
-                                embedded_color=True)
+                                fill=(0, 0, 0, 255),
+                                embedded_color=colour)
     return np.asarray(canvas).copy()
 
 
@@ -826,6 +880,7 @@ SOURCE_TAGS = {
     'mate-backgrounds': 'mate',
     'lomiri-wallpapers': 'lomiri',
     'scratch': 'scratch',
+    'fonts-symbola': 'symbola',
     'scikit-image': 'skimage',
 }
 
@@ -968,27 +1023,54 @@ def build_renders(writer: AssetWriter, classes=CANDIDATE_CLASSES,
     return out, presets
 
 
+def _thumbnail(jpeg: bytes) -> np.ndarray:
+    """A zero-mean, unit-norm 16x16 grey thumbnail (``[256]``) of a
+    picture, to find the same photo shipped twice."""
+    import cv2
+    grey = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+    v = cv2.resize(grey, (16, 16), interpolation=cv2.INTER_AREA).ravel()
+    v = v.astype(np.float64) - v.mean()
+    return v / max(np.linalg.norm(v), 1e-6)
+
+
 def build_backgrounds(writer: AssetWriter, globs=BACKGROUND_GLOBS,
-                      exclude=BACKGROUND_EXCLUDE, log=print):
-    """Normalise every photo matching ``globs`` (minus ``exclude``)."""
+                      exclude=BACKGROUND_EXCLUDE, duplicate: float = 0.95,
+                      log=print):
+    """Normalise every photo matching ``globs`` (minus ``exclude``); a
+    photo whose thumbnail correlates above ``duplicate`` with an earlier
+    one, or whose name an earlier one has (GCompris ships some monuments
+    in two activities), is skipped, so that a held-out background never
+    has a copy in training. Returns the
+    entries and the skipped sources with the reason."""
     sources = []
     for package, pattern in globs:
         if writer.tree.has(package):
             sources += [(package, s) for s in writer.tree.glob(package,
                                                                 pattern)]
-    out = []
+    out, skipped, thumbs = [], [], []
     for i, (package, source) in enumerate(sources):
         _progress(log, i, len(sources), 'backgrounds')
-        name = _name(source)
         base = osp.splitext(osp.basename(source))[0]
         if any(fnmatch.fnmatchcase(base, p) for p in exclude):
             continue
-        rel = f'backgrounds/{SOURCE_TAGS.get(package, package)}_{name}.jpg'
+        rel = (f'backgrounds/{SOURCE_TAGS.get(package, package)}_'
+               f'{_name(source)}.jpg')
         data = writer.tree.read(package, source)
-        writer.add(rel, package, source, sha256(data),
-                   lambda: normalise_background(data, source))
+        jpeg = normalise_background(data, source)
+        thumb = _thumbnail(jpeg)
+        match = [j for j, t in enumerate(thumbs) if t @ thumb > duplicate]
+        if match:
+            skipped.append((source, f'same photo as {out[match[0]]["path"]}'))
+            continue
+        if any(b['path'] == rel for b in out):
+            # the same monument in two GCompris activities (often the same
+            # photo, else another photo of it)
+            skipped.append((source, f'another photo of {rel}'))
+            continue
+        thumbs.append(thumb)
+        writer.add(rel, package, source, sha256(data), lambda: jpeg)
         out.append(dict(path=rel, source=package))
-    return out
+    return out, skipped
 
 
 def make_index(pictures: dict, recordings: dict, renders: dict,
@@ -1034,6 +1116,7 @@ def build_asset_tree(packages_dir: str, out_dir: str, *,
                      pictures=PICTURES, recordings=RECORDINGS,
                      soundfonts=SOUNDFONTS, backgrounds=BACKGROUND_GLOBS,
                      renders_per_class: int = RENDERS_PER_CLASS,
+                     min_styles: int = 2,
                      log: Callable[[str], None] = print) -> dict:
     """Normalise the packages in ``packages_dir`` into ``out_dir`` and
     write ``index.json`` and ``manifest.json``; files of an earlier run
@@ -1049,8 +1132,8 @@ def build_asset_tree(packages_dir: str, out_dir: str, *,
     recs, skipped_recs = build_recordings(writer, recordings, log)
     rends, presets = build_renders(
         writer, soundfonts=soundfonts, per_class=renders_per_class, log=log)
-    bgs = build_backgrounds(writer, backgrounds, log=log)
-    index = make_index(pics, recs, rends, bgs)
+    bgs, skipped_bgs = build_backgrounds(writer, backgrounds, log=log)
+    index = make_index(pics, recs, rends, bgs, min_styles=min_styles)
     for rel in set(writer.previous) - set(writer.files):
         if osp.exists(osp.join(out_dir, rel)):
             os.remove(osp.join(out_dir, rel))
@@ -1065,6 +1148,6 @@ def build_asset_tree(packages_dir: str, out_dir: str, *,
         dict(packages=packages,
              soundfont_presets=presets,
              skipped=[dict(source=s, reason=r)
-                      for s, r in skipped_pics + skipped_recs],
+                      for s, r in skipped_pics + skipped_recs + skipped_bgs],
              files=[writer.files[k] for k in sorted(writer.files)]))
     return index

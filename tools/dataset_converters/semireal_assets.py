@@ -42,6 +42,8 @@ DATA_PACKAGES = (
     'fonts-noto-color-emoji',
     'openclipart-png',
     'mate-backgrounds',
+    'scratch',
+    'fonts-symbola',
 )
 # Debian packages providing a tool: (package, check)
 TOOL_PACKAGES = (
@@ -162,6 +164,12 @@ def parse_args(argv=None):
         help='use <out>/packages as it is (no apt-get, no pip)')
     parser.add_argument('--renders-per-class', type=int,
                         default=sa.RENDERS_PER_CLASS)
+    parser.add_argument(
+        '--min-styles',
+        type=int,
+        default=2,
+        help='picture styles a class needs to be in index.json (1 also '
+        'lists tuba, bassoon and clarinet, whose style then gives them away)')
     return parser.parse_args(argv)
 
 
@@ -178,6 +186,7 @@ def main(argv=None) -> dict:
     try:
         index = sa.build_asset_tree(packages_dir, root,
                                     renders_per_class=args.renders_per_class,
+                                    min_styles=args.min_styles,
                                     log=log)
     except sa.AssetError as e:
         sys.exit(f'error: {e}')
