@@ -1,0 +1,90 @@
+"""tools/misc/pretrain_semireal.py: the three stand-in encoders, trained
+briefly on a tiny generated sr-Music, load strictly into the sr-Music
+config (the weights in the model equal the saved ones)."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmseg.registry import MODELS
+from rassu_mm.datasets.semireal import SR_MUSIC_CLASSES, make_semireal_dataset
+from rassu_mm.models.pretrained import PretrainedKeysError
+from rassu_mm.models.tokenization import train_caption_tokenizer
+from rassu_mm.testing import load_tool, repo_path, write_tiny_semireal_assets
+
+CONFIG = repo_path('configs', 'semireal', 'ssuformer_sr_music.py')
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp('sr')
+    assets, data = str(root / 'assets'), str(root / 'data')
+    write_tiny_semireal_assets(assets, SR_MUSIC_CLASSES)
+    make_semireal_dataset(assets, data, num_clips=(6, 0, 3, 3),
+                          num_frames=2, size=(64, 64), progress=False)
+    tool = load_tool('tools/misc/pretrain_semireal.py')
+    outs, reports = {}, {}
+    for encoder, out in (('audio', 'audio.pth'), ('backbone', 'bb.pth'),
+                         ('clip', 'clip')):
+        outs[encoder] = str(root / out)
+        reports[encoder] = tool.main([
+            encoder, CONFIG, '--data-root', data, '--asset-root', assets,
+            '--out', outs[encoder], '--iters', '2', '--batch-size', '4'
+        ])
+    return root, data, outs, reports
+
+
+def _model_cfg(root, data, outs):
+    cfg = Config.fromfile(CONFIG)
+    tokenizer = str(root / 'tokenizer')
+    train_caption_tokenizer(['the small drawn violin is being played'],
+                            vocab_size=60).save_pretrained(tokenizer)
+    cfg.merge_from_dict({
+        'model.backbone.init_cfg.checkpoint': outs['backbone'],
+        'model.audio_encoder.init_cfg.checkpoint': outs['audio'],
+        'model.mask_collaboration.pretrained': outs['clip'],
+        'model.caption_head.loss_clip.pretrained': outs['clip'],
+        'model.caption_head.loss_rcc.pretrained': outs['clip'],
+        'model.caption_head.tokenizer': tokenizer
+    })
+    return cfg.model
+
+
+def test_reports_cover_both_test_splits(trained):
+    _, _, outs, reports = trained
+    for encoder, report in reports.items():
+        for split in ('test', 'test_real'):
+            values = list(report[split].values())
+            assert values and all(0 <= v <= 1 for v in values
+                                  if isinstance(v, float)), (encoder, split)
+    assert osp.isfile(outs['audio'] + '.json')
+    assert osp.isfile(osp.join(outs['clip'], 'report.json'))
+
+
+def test_config_loads_all_three_strictly(trained):
+    root, data, outs, _ = trained
+    model = MODELS.build(_model_cfg(root, data, outs))
+    model.init_weights()
+    for name, module in (('audio', model.audio_encoder),
+                         ('backbone', model.backbone)):
+        saved = torch.load(outs[name])['state_dict']
+        own = module.state_dict()
+        assert set(saved) == set(own)
+        assert all(torch.equal(saved[k], own[k]) for k in saved), name
+    from transformers import CLIPModel
+    clip = CLIPModel.from_pretrained(outs['clip'])
+    assert torch.equal(
+        clip.visual_projection.weight,
+        model.mask_collaboration.clip.visual_projection.weight)
+    assert model.audio_encoder.frozen and not any(
+        p.requires_grad for p in model.audio_encoder.parameters())
+
+
+def test_a_file_of_another_encoder_is_refused(trained):
+    root, data, outs, _ = trained
+    cfg = _model_cfg(root, data, outs)
+    cfg.audio_encoder.init_cfg.checkpoint = outs['backbone']
+    model = MODELS.build(cfg)
+    with pytest.raises(PretrainedKeysError, match='bb.pth'):
+        model.audio_encoder.init_weights()
