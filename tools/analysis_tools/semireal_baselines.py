@@ -28,10 +28,12 @@ def baseline_scores(data_root: str, asset_root: str, split: str) -> dict:
         clips = json.load(f)['clips']
     stats = {'mask every object': [], 'mask nothing': []}
     for clip in clips:
+        # binary masks store sounding as 255, which the scores read as
+        # "ignore": 0/1 as LoadClipMasks gives them
         gt = np.stack([
             cv2.imread(osp.join(data_root, fr['mask']), cv2.IMREAD_UNCHANGED)
             for fr in clip['frames']
-        ])
+        ]) > 0
         objects = object_map(clip, asset_root, gt.shape[1:]) >= 0
         answers = {
             'mask every object': np.broadcast_to(objects, gt.shape),
