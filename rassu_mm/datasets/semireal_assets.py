@@ -729,7 +729,9 @@ def decode_audio(data: bytes, source: str,
         audio, sr = soundfile.read(io.BytesIO(data), dtype='float32',
                                    always_2d=True)
     except RuntimeError as e:
-        raise AssetError(f'cannot decode {source}: {e}') from e
+        # LibsndfileError's str() names the BytesIO object
+        why = getattr(e, 'error_string', None) or str(e)
+        raise AssetError(f'cannot decode {source}: {why}') from e
     audio = audio.mean(axis=1)
     if sr != sample_rate:
         audio = soxr.resample(audio, sr, sample_rate)
@@ -766,7 +768,7 @@ def phrase_events(cls: str, k: int) -> Tuple[List[tuple], float, int]:
                     events.append((start, beat, int(note),
                                    int(rng.integers(60, 127))))
             t += len(pattern) * beat
-            if kind == 'kit' and rng.random() < 0.5:
+            if kind == 'kit' and t < length - 0.3 and rng.random() < 0.5:
                 events.append((t, beat, 49, 110))  # crash on the bar
         return events, length, -1
     program = int(programs[k % len(programs)])

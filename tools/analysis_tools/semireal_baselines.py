@@ -36,7 +36,7 @@ def baseline_scores(data_root: str, asset_root: str, split: str) -> dict:
         ]) > 0
         objects = object_map(clip, asset_root, gt.shape[1:]) >= 0
         answers = {
-            'mask every object': np.broadcast_to(objects, gt.shape),
+            'mask every object': np.repeat(objects[None], len(gt), 0),
             'mask nothing': np.zeros_like(gt, bool)
         }
         for name, pred in answers.items():

@@ -68,6 +68,21 @@ def run(cmd, cwd=None) -> None:
                  '\n'.join(tail))
 
 
+def apt(args, cwd=None) -> None:
+    """Run ``apt-get ARGS``; when it fails, refresh the package lists
+    (``apt-get update``, once per run) and try again."""
+    proc = subprocess.run(['apt-get', *args], cwd=cwd,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if proc.returncode:
+        if not apt.updated:
+            run(['apt-get', 'update'])
+            apt.updated = True
+        run(['apt-get', *args], cwd=cwd)
+
+
+apt.updated = False
+
+
 def unpack_package(package: str, debs_dir: str, packages_dir: str) -> None:
     """``apt-get download`` + ``dpkg-deb -x`` one package (skipped when
     ``packages_dir/package/.version`` exists)."""
@@ -81,11 +96,11 @@ def unpack_package(package: str, debs_dir: str, packages_dir: str) -> None:
             sys.exit(f'error: {package}: apt-get not found (a Debian or '
                      'Ubuntu machine is needed, or put the .deb in '
                      f'{debs_dir})')
-        run(['apt-get', 'download', package], cwd=debs_dir)
+        apt(['download', package], cwd=debs_dir)
         debs = glob.glob(osp.join(debs_dir, f'{package}_*.deb'))
         if not debs:
             sys.exit(f'error: apt-get download {package} left no .deb in '
-                     f'{debs_dir} (run apt-get update first?)')
+                     f'{debs_dir}')
     deb = sorted(debs)[-1]
     version = subprocess.run(['dpkg-deb', '-f', deb, 'Version'],
                              capture_output=True,
@@ -109,7 +124,7 @@ def install(out: str, packages=DATA_PACKAGES) -> str:
     missing = [p for p, check in TOOL_PACKAGES if not check()]
     if missing:
         log(f'[1/3] apt-get install {" ".join(missing)}')
-        run(['apt-get', 'install', '-y', '--no-install-recommends', *missing])
+        apt(['install', '-y', '--no-install-recommends', *missing])
     else:
         log('[1/3] tools: rsvg-convert and libfluidsynth found')
     for pip_name, module in PIP_PACKAGES:
