@@ -126,7 +126,7 @@ model = dict(
             oversample_ratio=3.0,
             importance_sample_ratio=0.75,
             assigner=dict(
-                type='mmdet.HungarianAssigner',
+                type='BatchedHungarianAssigner',
                 match_costs=[
                     dict(type='mmdet.ClassificationCost', weight=2.0),
                     dict(
@@ -138,5 +138,4 @@ model = dict(
                         weight=5.0,
                         pred_act=True,
                         eps=1.0)
-                ]),
-            sampler=dict(type='mmdet.MaskPseudoSampler'))))
+                ]))))

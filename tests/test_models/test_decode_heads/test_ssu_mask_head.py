@@ -1,11 +1,13 @@
 """Pixel decoders and SSUMaskHead: decoder outputs, targets from label maps,
-losses, frames without ground truth, MaskFormer inference."""
+losses (equal to mmdet's per-frame path), frames without ground truth,
+MaskFormer inference."""
 import pytest
 import torch
+from mmdet.models.dense_heads import Mask2FormerHead
 from mmengine.config import ConfigDict
-from mmengine.structures import PixelData
+from mmengine.structures import InstanceData, PixelData
 
-from mmseg.registry import MODELS
+from mmseg.registry import MODELS, TASK_UTILS
 from rassu_mm.models import FPNPixelDecoder, SSUMaskHead
 from rassu_mm.structures import SSUDataSample
 from rassu_mm.testing import tiny_model_cfg
@@ -137,13 +139,55 @@ class TestMaskHead:
         background_wins = scores[:, 0] > scores[:, 1:].sum(1)
         assert ((logits < 0) == background_wins).all()
 
-    def test_targets_from_label_map(self):
+    def test_targets_from_label_maps(self):
+        """One slot per class present in a frame, ascending, padded with
+        the no-object class; frames all ignore_index are left out."""
         head = tiny_head(num_classes=4)
-        gt = torch.tensor([[0, 3, 255], [3, 3, 0]])
-        inst = head._sem_seg_to_instances(gt)
-        assert inst.labels.tolist() == [0, 3]
-        assert inst.masks.tolist() == [[[1, 0, 0], [0, 0, 1]],
-                                       [[0, 1, 0], [1, 1, 0]]]
+        gt = torch.tensor([[[0, 3, 255], [3, 3, 0]], [[255] * 3] * 2,
+                           [[2, 2, 2], [2, 255, 2]]])
+        gts = head._frame_classes(gt)
+        assert gts.has_gt and gts.keep.tolist() == [0, 2]
+        assert gts.labels.tolist() == [[0, 3], [2, 4]]
+        assert gts.num_gts.tolist() == [2, 1]
+        none = head._frame_classes(torch.full((2, 3, 3), 255))
+        assert not none.has_gt and none.keep.tolist() == [0, 1]
+        assert none.num_gts.tolist() == [0, 0]
+
+    @pytest.mark.parametrize('num_classes,importance', [(2, 0.75),
+                                                        (6, 0.75),
+                                                        (4, 1.0)])
+    def test_losses_equal_mmdet_per_frame_path(self, num_classes,
+                                               importance):
+        """Bit for bit the losses, gradients and random draws of mmdet's
+        per-frame, per-layer targets (HungarianAssigner, MaskPseudoSampler,
+        Mask2FormerHead.loss_by_feat): frames with one class, frames with
+        more classes than the 4 queries (6 classes), frames without ground
+        truth, partly ignored frames, no random loss points (importance
+        1.0), and a batch without any ground truth."""
+        head = tiny_head(num_classes)
+        head.importance_sample_ratio = importance
+        reference = ReferenceLosses(head)
+        gen = torch.Generator().manual_seed(num_classes)
+        for case in range(3):
+            x = head_inputs(num=6, requires_grad=True)
+            outs = head(x)
+            gt = torch.randint(0, num_classes, (6, 32, 32), generator=gen)
+            gt[1], gt[2], gt[3, 8:] = 0, 255, 255
+            if case == 2:
+                gt[:] = 255
+            results = []
+            for loss in (head.loss, reference):
+                torch.manual_seed(case)
+                losses = loss(outs, samples_of(gt, clips=2))
+                grad, = torch.autograd.grad(
+                    sum(losses.values()), x['queries'], retain_graph=True)
+                results.append((losses, grad, torch.get_rng_state()))
+            (losses, grad, rng), (expected, ref_grad, ref_rng) = results
+            assert list(losses) == list(expected)
+            for name, value in expected.items():
+                assert losses[name].shape == value.shape
+                assert torch.equal(losses[name], value), (case, name)
+            assert torch.equal(grad, ref_grad) and torch.equal(rng, ref_rng)
 
     def test_frame_without_ground_truth_is_left_out(self):
         """A frame whose label map is all ignore_index gets no gradient
@@ -183,3 +227,52 @@ class TestMaskHead:
         sum(losses.values()).backward()  # the graph stays whole
         torch.testing.assert_close(x['queries'].grad,
                                    torch.zeros_like(x['queries']))
+
+
+class ReferenceLosses:
+    """The head's losses before batching: mmdet's per-frame, per-layer
+    targets (``HungarianAssigner``, ``MaskPseudoSampler``) and
+    ``Mask2FormerHead.loss_by_feat``, the targets built from each frame's
+    ``torch.unique`` labels, frames without ground truth dropped."""
+    loss_by_feat = Mask2FormerHead.loss_by_feat
+    _loss_by_feat_single = Mask2FormerHead._loss_by_feat_single
+    get_targets = Mask2FormerHead.get_targets
+    _get_targets_single = Mask2FormerHead._get_targets_single
+
+    def __init__(self, head):
+        for name in ('num_classes', 'num_queries', 'ignore_index',
+                     'num_points', 'oversample_ratio',
+                     'importance_sample_ratio', 'loss_mask', 'loss_dice'):
+            setattr(self, name, getattr(head, name))
+        self.class_weight = head.class_weight.tolist()
+        self.loss_cls = MODELS.build(
+            dict(
+                type='mmdet.CrossEntropyLoss',
+                use_sigmoid=False,
+                loss_weight=head.loss_cls.loss_weight,
+                class_weight=self.class_weight))
+        match_costs = tiny_model_cfg().decode_head.train_cfg.assigner[
+            'match_costs']
+        self.assigner = TASK_UTILS.build(
+            dict(type='mmdet.HungarianAssigner', match_costs=match_costs))
+        self.sampler = TASK_UTILS.build(dict(type='mmdet.MaskPseudoSampler'))
+
+    def __call__(self, outs, data_samples):
+        gt_sem_seg = torch.cat([s.gt_sem_seg.data for s in data_samples])
+        has_gt = (gt_sem_seg != self.ignore_index).flatten(1).any(1)
+        keep = has_gt.nonzero()[:, 0] if has_gt.any() else \
+            torch.arange(len(has_gt))
+        gt_instances = []
+        for frame in gt_sem_seg[keep]:
+            labels = torch.unique(frame)
+            labels = labels[labels != self.ignore_index]
+            gt_instances.append(
+                InstanceData(
+                    labels=labels,
+                    masks=(frame[None] == labels[:, None, None]).long()))
+        losses = self.loss_by_feat(*([p[keep] for p in preds]
+                                     for preds in outs), gt_instances,
+                                   [dict() for _ in keep])
+        if not has_gt.any():
+            losses = {name: value * 0 for name, value in losses.items()}
+        return losses

@@ -1,0 +1,3 @@
+from .batched_hungarian_assigner import BatchedHungarianAssigner
+
+__all__ = ['BatchedHungarianAssigner']
