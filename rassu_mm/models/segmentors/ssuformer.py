@@ -1,4 +1,5 @@
 """SSUFormer: audio-visual sound source segmentation (+ optional captions)."""
+from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Iterator, List, Optional, Tuple, Union
 
@@ -250,6 +251,21 @@ class SSUFormer(BaseSegmentor):
                     self.caption_inputs(inputs['frames'], fused, seg_scores,
                                         data_samples), data_samples))
         return losses
+
+    def parse_losses(self, losses: dict) -> Tuple[Tensor, dict]:
+        """``BaseModel.parse_losses`` with the logged values read back to
+        the host in one copy, as floats (MMEngine's logging would read each
+        term with a host sync of its own).
+
+        Returns:
+            tuple: the summed loss (a tensor, for the backward pass) and
+            the log variables (``loss`` first, then each term; floats).
+        """
+        loss, log_vars = super().parse_losses(losses)
+        values = torch.stack([
+            value.detach().float().reshape(()) for value in log_vars.values()
+        ]).tolist()
+        return loss, OrderedDict(zip(log_vars, values))
 
     def predict(self, inputs: dict, data_samples: SampleList) -> SampleList:
         """Per-frame masks (and captions) at the original frame size.
