@@ -7,8 +7,9 @@ retrain, ``--data-root`` to regenerate the data):
 2. the caption tokenizer, when the config has a caption head
    (tools/build_tokenizer.py on the training captions);
 3. training (tools/train.py);
-4. testing on the test split with mask PNGs, captions.json and painted
-   clips (tools/test.py --out --show-dir), then the metrics table;
+4. testing on the test split with mask PNGs, captions.json, painted
+   clips and the results browser ``index.html`` (tools/test.py --out
+   --show-dir), then the metrics table;
 5. an overlay video: a few test clips joined into one video with sound,
    run through tools/demo.py's SSUInferencer.
 """
@@ -114,12 +115,14 @@ def main():
     out_dir = osp.join(args.work_dir, 'test_outputs')
     from mmengine.runner import Runner
     import rassu_mm  # noqa: F401
+    from rassu_mm.visualization import add_results_page
     test_cfg = cfg.copy()
     test_cfg.work_dir = args.work_dir
     test_cfg.load_from = ckpt
     test_cfg.test_evaluator['output_dir'] = out_dir
     test_cfg.default_hooks.visualization['draw'] = True
     test_cfg.visualizer['save_dir'] = osp.join(out_dir, 'painted')
+    add_results_page(test_cfg, out_dir)
     metrics = Runner.from_cfg(test_cfg).test()
 
     video = osp.join(args.work_dir, 'demo_video.mp4')
@@ -129,6 +132,7 @@ def main():
 
     print_metrics(metrics)
     print(f'test masks and captions: {out_dir}')
+    print(f'results browser: {osp.join(out_dir, "index.html")}')
     print('rendered overlay video, subtitles and masks: '
           f'{osp.join(video_out, "demo_video")}')
 

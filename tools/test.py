@@ -14,6 +14,7 @@ from rassu_mm.utils import (keys_from_init_weights, load_model_weights,
                             safe_torch_load, setup_cpu_distributed,
                             teardown_distributed)
 from rassu_mm.utils.preflight import exit_if_inputs_missing, is_local_path
+from rassu_mm.visualization import add_results_page
 
 
 def parse_args():
@@ -76,24 +77,6 @@ def trigger_visualization_hook(cfg, args):
         cfg.visualizer['save_dir'] = args.show_dir
         add_results_page(cfg, args.show_dir)
     return cfg
-
-
-def add_results_page(cfg, out_dir):
-    """Write ``out_dir/index.html``: SSUMetric writes the per-clip scores
-    there and SSUResultsPageHook the thumbnails and the page."""
-    evaluators = cfg.test_evaluator if isinstance(
-        cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
-    metrics = [e for e in evaluators if e.get('type') == 'SSUMetric']
-    if not metrics:  # the page shows SSUMetric's scores
-        print('warning: no SSUMetric in test_evaluator, so --show-dir '
-              'writes no results page (index.html)')
-        return
-    for metric in metrics:
-        metric['clip_scores_dir'] = out_dir
-    cfg.custom_hooks = [
-        *cfg.get('custom_hooks', []),
-        dict(type='SSUResultsPageHook', out_dir=out_dir)
-    ]
 
 
 def published_checkpoint(path):

@@ -1,4 +1,5 @@
 """SSUResultsPageHook: thumbnails of every test clip and an HTML page."""
+import logging
 from typing import Optional, Sequence
 
 import cv2
@@ -6,6 +7,7 @@ import mmcv
 import mmengine.fileio as fileio
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 from mmseg.registry import HOOKS
 
@@ -13,6 +15,29 @@ from rassu_mm.structures import SSUDataSample
 from rassu_mm.utils.paths import safe_join
 from .html_report import thumbnail_name, write_results_page
 from .local_visualizer import SSULocalVisualizer
+
+
+def add_results_page(cfg, out_dir: str) -> None:
+    """Make a test run of ``cfg`` (a :class:`mmengine.Config`, changed in
+    place) write ``out_dir/index.html``: :class:`SSUMetric` writes the
+    per-clip scores there and :class:`SSUResultsPageHook` the thumbnails
+    and the page (``tools/test.py --show-dir``, ``make demo``)."""
+    evaluators = cfg.test_evaluator if isinstance(
+        cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
+    metrics = [e for e in evaluators if e.get('type') == 'SSUMetric']
+    if not metrics:  # the page shows SSUMetric's scores
+        print_log(
+            'no SSUMetric in test_evaluator, so no results page '
+            f'({out_dir}/index.html) is written',
+            logger='current',
+            level=logging.WARNING)
+        return
+    for metric in metrics:
+        metric['clip_scores_dir'] = out_dir
+    cfg.custom_hooks = [
+        *cfg.get('custom_hooks', []),
+        dict(type='SSUResultsPageHook', out_dir=out_dir)
+    ]
 
 
 @HOOKS.register_module()
