@@ -107,6 +107,29 @@ def test_benchmark_worker_process(workdir, monkeypatch):
     assert res['config'] == SEG_CONFIG and 'train_clips_per_s' not in res
 
 
+def test_benchmark_against_another_checkout(workdir, monkeypatch, capsys):
+    """--against: two worker processes, one step each in turn; here the
+    other checkout is this one, so the training losses agree exactly
+    (same seed, weights and batches)."""
+    monkeypatch.chdir(workdir)
+    res, = benchmark.main([
+        SEG_CONFIG, '--against', REPO_ROOT, '--synthetic-inputs',
+        '--num-frames', '1', '--shape', '32', '32', '--batch-size', '1',
+        '--iters', '3', '--warmup', '1', '--phases', 'train', 'infer',
+        '--device', 'cpu'
+    ])
+    for phase in ('train', 'infer'):
+        this, ref = res[phase]['this'], res[phase]['ref']
+        assert len(this['iter_s']) == len(ref['iter_s']) == 3
+        assert all(_positive(t) for t in this['iter_s'] + ref['iter_s'])
+        assert res[phase]['ratio'] == pytest.approx(
+            ref['median_s'] / this['median_s'])
+    assert res['train']['loss_max_abs_diff'] == 0
+    assert '| train |' in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        benchmark.parse_args([SEG_CONFIG, FULL_CONFIG, '--against', 'HEAD'])
+
+
 def test_benchmark_rejects_amp_on_cpu():
     with pytest.raises(SystemExit):
         benchmark.parse_args([SEG_CONFIG, '--amp', '--device', 'cpu'])

@@ -40,8 +40,20 @@ Examples::
     # the paper config on a GPU, random inputs, AMP, batch 1
     python tools/analysis_tools/benchmark.py configs/ssuformer_f_music.py \\
         --synthetic-inputs --device cuda --amp --batch-size 1
+    # this checkout against a commit, one training step of each in turn
+    python tools/analysis_tools/benchmark.py configs/ssuformer_demo.py \\
+        --against 100158e --phases train --iters 20
+
+``--against REF`` runs this checkout and ``REF`` (a commit or branch,
+checked out in a temporary ``git worktree``, or a folder holding another
+checkout) in two worker processes, each importing its own ``rassu_mm``
+and reading its own copy of the config, and gives them one step each in
+turn (who goes first alternates), so that both see the same machine load;
+it reports the median step times, their ratio and, for training, the
+largest difference of the logged losses (same seed, weights and batches).
 """
 import argparse
+import collections
 import contextlib
 import copy
 import gc
@@ -61,11 +73,14 @@ from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.runner import load_checkpoint, set_random_seed
 
-import rassu_mm  # noqa: F401  registers the components
+import rassu_mm  # registers the components
 from mmseg.registry import DATASETS, MODELS
 from rassu_mm.testing import demo_clip
+
+#: The checkout this tool belongs to ("this" of --against).
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -131,6 +146,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override settings of every config, xxx=yyy')
+    parser.add_argument(
+        '--against',
+        metavar='REF',
+        help='time this checkout and REF (a commit or branch, checked out '
+        'in a temporary git worktree, or a folder holding another '
+        'checkout) side by side: one config, one step of each in turn, '
+        'median step times and their ratio')
+    # internal: answer timed steps on stdin (--against)
+    parser.add_argument('--serve', action='store_true', help=argparse.SUPPRESS)
     # internal: run configs[index] only and write its result to a file
     parser.add_argument('--worker', type=int, help=argparse.SUPPRESS)
     parser.add_argument('--worker-out', help=argparse.SUPPRESS)
@@ -139,6 +163,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error('--amp needs a CUDA --device')
     if args.checkpoint and len(args.checkpoint) != len(args.configs):
         parser.error('give one --checkpoint per config')
+    if args.against and len(args.configs) != 1:
+        parser.error('--against compares one config')
     if args.iters < 1 or args.warmup < 0:
         parser.error('--iters must be >= 1 and --warmup >= 0')
     return args
@@ -257,20 +283,26 @@ def time_steps(step: Callable[[dict], None], batches: List[dict],
                memory: PeakMemory) -> tuple:
     """Run ``warmup`` then ``iters`` steps; return (seconds of each timed
     step, peak memory in bytes over warm-up and timed steps)."""
-    cuda = device.type == 'cuda'
     memory.reset()
     times = []
     for i in range(warmup + iters):
         batch = copy.deepcopy(batches[i % len(batches)])  # not timed
-        if cuda:
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        step(batch)
-        if cuda:
-            torch.cuda.synchronize(device)
+        seconds, _ = timed(step, batch, device)
         if i >= warmup:
-            times.append(time.perf_counter() - start)
+            times.append(seconds)
     return times, memory.peak()
+
+
+def timed(step: Callable, batch: dict, device: torch.device) -> tuple:
+    """``(seconds, output)`` of ``step(batch)``, the device's queued work
+    included."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    out = step(batch)
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start, out
 
 
 @contextlib.contextmanager
@@ -289,11 +321,11 @@ def full_length_captions(model: torch.nn.Module, enabled: bool):
         head.tokenizer.eos_id = eos
 
 
-def benchmark_config(index: int, args: argparse.Namespace) -> dict:
-    """Measure one config; returns a result dict."""
-    config = args.configs[index]
-    torch.manual_seed(args.seed)
-    cfg = Config.fromfile(config)
+def build_model(index: int, args: argparse.Namespace) -> tuple:
+    """``(cfg, model, device)`` of ``configs[index]``: seeded random weights
+    (``--checkpoint`` loads trained ones) on ``--device``."""
+    set_random_seed(args.seed)
+    cfg = Config.fromfile(args.configs[index])
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
@@ -301,17 +333,50 @@ def benchmark_config(index: int, args: argparse.Namespace) -> dict:
     model = MODELS.build(cfg.model)
     if args.checkpoint:
         load_checkpoint(model, args.checkpoint[index], map_location='cpu')
-    model.to(device)
-    params = sum(p.numel() for p in model.parameters())
+    return cfg, model.to(device), device
+
+
+def phase_step(phase: str, cfg: Config, model: torch.nn.Module,
+               args: argparse.Namespace, device: torch.device) -> tuple:
+    """``(step, batches, batch_size)`` of a phase; the model is put in the
+    phase's mode. ``step(batch)`` is ``val_step`` (no gradient, captions
+    of full length unless ``--keep-eos``) or ``train_step`` with the
+    config's optimizer, and returns what they return."""
+    key = 'train_dataloader' if phase == 'train' else 'test_dataloader'
+    batch_size = args.batch_size or cfg[key].batch_size
+    batches = load_batches(cfg, model, phase, batch_size,
+                           args.warmup + args.iters, args)
+    if phase == 'infer':
+        model.eval()
+        amp = torch.autocast(device.type, dtype=torch.float16) \
+            if args.amp else contextlib.nullcontext()
+
+        def infer_step(batch):
+            with torch.no_grad(), amp, full_length_captions(
+                    model, not args.keep_eos):
+                return model.val_step(batch)
+
+        return infer_step, batches, batch_size
+    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+    if args.amp:
+        optim_cfg['type'] = 'AmpOptimWrapper'
+    optim_wrapper = build_optim_wrapper(model, optim_cfg)
+    model.train()
+    return (lambda batch: model.train_step(batch, optim_wrapper), batches,
+            batch_size)
+
+
+def benchmark_config(index: int, args: argparse.Namespace) -> dict:
+    """Measure one config; returns a result dict."""
+    cfg, model, device = build_model(index, args)
     memory = PeakMemory(device)
-    needed = args.warmup + args.iters
     result = dict(
-        config=config,
+        config=args.configs[index],
         device=str(device),
         amp=args.amp,
         threads=torch.get_num_threads(),
         with_caption=bool(getattr(model, 'with_caption', False)),
-        params=params,
+        params=sum(p.numel() for p in model.parameters()),
         inputs='synthetic' if args.synthetic_inputs else 'dataset',
         warmup=args.warmup,
         iters=args.iters,
@@ -319,20 +384,11 @@ def benchmark_config(index: int, args: argparse.Namespace) -> dict:
         load_avg_start=os.getloadavg()[0])
 
     if 'infer' in args.phases:  # first: RSS not yet inflated by training
-        batch_size = args.batch_size or cfg.test_dataloader.batch_size
-        batches = load_batches(cfg, model, 'infer', batch_size, needed, args)
+        step, batches, batch_size = phase_step('infer', cfg, model, args,
+                                               device)
         num_frames = len(batches[0]['inputs']['frames'][0])
-        model.eval()
-        amp = torch.autocast(device.type, dtype=torch.float16) \
-            if args.amp else contextlib.nullcontext()
-
-        def infer_step(batch):
-            with torch.no_grad(), amp:
-                model.val_step(batch)
-
-        with full_length_captions(model, not args.keep_eos):
-            times, peak = time_steps(infer_step, batches, args.warmup,
-                                     args.iters, device, memory)
+        times, peak = time_steps(step, batches, args.warmup, args.iters,
+                                 device, memory)
         clips_s = args.iters * batch_size / sum(times)
         median_clips_s = batch_size / statistics.median(times)
         result.update(
@@ -348,19 +404,10 @@ def benchmark_config(index: int, args: argparse.Namespace) -> dict:
         del batches
 
     if 'train' in args.phases:
-        batch_size = args.batch_size or cfg.train_dataloader.batch_size
-        batches = load_batches(cfg, model, 'train', batch_size, needed, args)
-        optim_cfg = copy.deepcopy(cfg.optim_wrapper)
-        if args.amp:
-            optim_cfg['type'] = 'AmpOptimWrapper'
-        optim_wrapper = build_optim_wrapper(model, optim_cfg)
-        model.train()
-
-        def train_step(batch):
-            model.train_step(batch, optim_wrapper)
-
-        times, peak = time_steps(train_step, batches, args.warmup,
-                                 args.iters, device, memory)
+        step, batches, batch_size = phase_step('train', cfg, model, args,
+                                               device)
+        times, peak = time_steps(step, batches, args.warmup, args.iters,
+                                 device, memory)
         result.update(
             train_batch_size=batch_size,
             num_frames=len(batches[0]['inputs']['frames'][0]),
@@ -368,7 +415,7 @@ def benchmark_config(index: int, args: argparse.Namespace) -> dict:
             train_clips_per_s_median=batch_size / statistics.median(times),
             train_peak_mem_mib=peak / 2**20,
             train_iter_s=times)
-        del batches, optim_wrapper
+        del batches, step
     result['memory_exact'] = memory.exact
     result['load_avg_end'] = os.getloadavg()[0]
     return result
@@ -443,10 +490,183 @@ def run_worker(index: int, args: argparse.Namespace,
             return json.load(f)
 
 
+# ------------------------------------------------------------ side by side
+def serve(args: argparse.Namespace) -> None:
+    """``--serve``: build ``configs[0]``, then run one timed step per line
+    read from stdin (``train`` or ``infer``; each phase cycles through its
+    batches) and answer with a JSON line ``{"seconds", "loss"}`` (the
+    logged training loss) on stdout. The first line says which
+    ``rassu_mm`` was imported; everything else goes to stderr."""
+    reply = os.fdopen(os.dup(1), 'w', buffering=1)
+    os.dup2(2, 1)
+    cfg, model, device = build_model(0, args)
+    steps, done = {}, collections.Counter()
+    reply.write(json.dumps(dict(rassu_mm=rassu_mm.__file__)) + '\n')
+    for line in sys.stdin:
+        phase = line.strip()
+        if phase not in steps:
+            steps[phase] = phase_step(phase, cfg, model, args, device)
+        step, batches, _ = steps[phase]
+        batch = copy.deepcopy(batches[done[phase] % len(batches)])
+        done[phase] += 1
+        model.train(phase == 'train')
+        seconds, out = timed(step, batch, device)
+        loss = float(torch.as_tensor(out['loss']).detach()) \
+            if phase == 'train' else None
+        reply.write(json.dumps(dict(seconds=seconds, loss=loss)) + '\n')
+
+
+def checkout(ref: str, tmp: str) -> str:
+    """A folder holding ``ref``: ``ref`` itself if it is a folder, else a
+    detached ``git worktree`` of the commit made in ``tmp``."""
+    if osp.isdir(ref):
+        return osp.abspath(ref)
+    path = osp.join(tmp, 'ref')
+    subprocess.run(
+        ['git', '-C', REPO_ROOT, 'worktree', 'add', '--detach', path, ref],
+        check=True,
+        capture_output=True)
+    return path
+
+
+def describe_tree(root: str) -> str:
+    """Short commit id of a checkout, ``+changes`` when tracked files
+    differ from it."""
+    git = ['git', '-C', root]
+    commit = subprocess.run(
+        git + ['rev-parse', '--short', 'HEAD'],
+        capture_output=True,
+        text=True).stdout.strip() or '?'
+    changed = subprocess.run(
+        git + ['status', '--porcelain', '--untracked-files=no'],
+        capture_output=True,
+        text=True).stdout.strip()
+    return commit + ('+changes' if changed else '')
+
+
+def spawn(root: str, args: argparse.Namespace, argv: list):
+    """A ``--serve`` process of this tool importing ``rassu_mm`` (and
+    reading the config) from ``root``."""
+    cmd, skip = [sys.executable, osp.abspath(__file__)], False
+    for arg in argv:
+        if skip or arg in ('--against', '--out'):
+            skip = not skip
+            continue
+        if arg.startswith(('--against=', '--out=')):
+            continue
+        if arg in args.configs and osp.abspath(arg).startswith(REPO_ROOT):
+            arg = osp.join(root, osp.relpath(osp.abspath(arg), REPO_ROOT))
+        cmd.append(arg)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [root] + os.environ.get('PYTHONPATH', '').split(os.pathsep)))
+    proc = subprocess.Popen(
+        cmd + ['--serve'],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True)
+    imported = json.loads(proc.stdout.readline())['rassu_mm']
+    if not imported.startswith(osp.join(root, 'rassu_mm')):
+        raise RuntimeError(f'the worker for {root} imported {imported}')
+    return proc
+
+
+def ask(proc, phase: str) -> dict:
+    """One timed step of a ``--serve`` process."""
+    proc.stdin.write(phase + '\n')
+    proc.stdin.flush()
+    return json.loads(proc.stdout.readline())
+
+
+def compare(args: argparse.Namespace, argv: list) -> dict:
+    """``--against``: this checkout and ``REF``, each in its own process,
+    one step each in turn (who goes first alternates), so both see the
+    same machine load."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = dict(this=REPO_ROOT, ref=checkout(args.against, tmp))
+        result = dict(
+            config=args.configs[0],
+            trees={name: describe_tree(root)
+                   for name, root in trees.items()},
+            threads=torch.get_num_threads(),
+            load_avg_start=os.getloadavg()[0])
+        procs = {name: spawn(root, args, argv)
+                 for name, root in trees.items()}
+        try:
+            for phase in args.phases:
+                runs = {name: [] for name in trees}
+                for i in range(args.warmup + args.iters):
+                    for name in list(trees)[::1 if i % 2 else -1]:
+                        answer = ask(procs[name], phase)
+                        if i >= args.warmup:
+                            runs[name].append(answer)
+                result[phase] = _side_by_side(runs)
+        finally:
+            for proc in procs.values():
+                proc.stdin.close()
+                proc.wait()
+            if trees['ref'].startswith(tmp):
+                subprocess.run(['git', '-C', REPO_ROOT, 'worktree', 'remove',
+                                '--force', trees['ref']], check=True)
+    result['load_avg_end'] = os.getloadavg()[0]
+    return result
+
+
+def _side_by_side(runs: dict) -> dict:
+    """Per tree the step seconds and their median; the median ratio
+    ``ref / this`` (> 1: this is faster); whether the logged training
+    losses of the two agree (max absolute difference)."""
+    out = {
+        name: dict(
+            iter_s=[r['seconds'] for r in answers],
+            median_s=statistics.median(r['seconds'] for r in answers))
+        for name, answers in runs.items()
+    }
+    out['ratio'] = out['ref']['median_s'] / out['this']['median_s']
+    losses = [[r['loss'] for r in runs[name]] for name in ('this', 'ref')]
+    if None not in losses[0] + losses[1]:
+        out['loss_max_abs_diff'] = max(
+            abs(a - b) for a, b in zip(*losses))
+    return out
+
+
+def format_comparison(result: dict, args: argparse.Namespace) -> str:
+    this, ref = result['trees']['this'], result['trees']['ref']
+    lines = [
+        f"{osp.basename(result['config'])}: this checkout ({this}) and "
+        f'{args.against} ({ref}), one step each in turn, '
+        f'{args.warmup} warm-up + {args.iters} timed steps each; '
+        f"device {args.device}, {result['threads']} torch threads, "
+        f'{os.cpu_count()} CPUs, 1-min load average '
+        f"{result['load_avg_start']:.2f}->{result['load_avg_end']:.2f}", '',
+        f'| Phase | this median s | {ref} median s | {ref} / this |',
+        '|---|---|---|---|'
+    ]
+    for phase in args.phases:
+        res = result[phase]
+        lines.append(f"| {phase} | {res['this']['median_s']:.4f} | "
+                     f"{res['ref']['median_s']:.4f} | {res['ratio']:.2f}x |")
+    if 'loss_max_abs_diff' in result.get('train', {}):
+        lines.append('\nLogged training losses, max |this - ref|: '
+                     f"{result['train']['loss_max_abs_diff']:.3g}")
+    return '\n'.join(lines)
+
+
 def main(argv=None) -> List[dict]:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.serve:
+        serve(args)
+        return []
+    if args.against:
+        result = compare(args, argv)
+        print(format_comparison(result, args))
+        if args.out:
+            with open(args.out, 'w') as f:
+                json.dump(result, f, indent=2)
+        return [result]
     if args.worker is not None:
         result = benchmark_config(args.worker, args)
         with open(args.worker_out, 'w') as f:
