@@ -140,25 +140,34 @@ def test_sr_music_preset():
     args = ablation.parse_args(['--benchmark', 'sr_music'])
     rows = ablation.resolve_rows(args.rows, args.benchmark)
     assert [r.name for r in rows] == [
-        'baseline', 'mcm', 'rcc', 'full', 'clip', 'mcm_pool'
+        'baseline', 'mcm', 'rcc', 'clip', 'full', 'mcm_pool'
     ]
     assert [r.reference for r in rows] == [
-        None, 'baseline', 'mcm', 'rcc', 'mcm', 'mcm'
+        None, 'baseline', 'mcm', 'rcc', 'clip', 'mcm'
     ]
-    assert rows[3].config == 'configs/semireal/ssuformer_sr_music.py'
+    assert rows[4].config == 'configs/semireal/ssuformer_sr_music.py'
     cfgs = {r.name: Config.fromfile(osp.join(REPO_ROOT, r.config))
             for r in rows}
-    models = {name: cfg.model for name, cfg in cfgs.items()}
-    # each row switches on what its label says, relative to its reference
-    assert models['baseline'].mask_collaboration is None
-    assert models['mcm'].mask_collaboration.mode == 'masked_image'
-    assert models['mcm_pool'].mask_collaboration.mode == 'pool'
-    assert models['rcc'].caption_head.loss_rcc is not None
-    assert models['rcc'].caption_head.loss_clip is None
-    assert models['clip'].caption_head.loss_clip is not None
-    assert models['clip'].caption_head.loss_rcc is None
-    assert models['full'].caption_head.num_experts > 1
-    assert models['rcc'].caption_head.num_experts == 1
+
+    def components(model):
+        mcm, head = model.mask_collaboration, model.caption_head
+        return dict(
+            mcm=mcm and mcm.mode,
+            rcc=head.loss_rcc is not None,
+            clip=head.loss_clip is not None,
+            mohe=head.num_experts > 1)
+
+    found = {name: components(cfg.model) for name, cfg in cfgs.items()}
+    assert found['baseline'] == dict(
+        mcm=None, rcc=False, clip=False, mohe=False)
+    assert found['full'] == dict(
+        mcm='masked_image', rcc=True, clip=True, mohe=True)
+    # each row switches on one component of its reference row
+    switched = dict(mcm='mcm', rcc='rcc', clip='clip', full='mohe',
+                    mcm_pool='mcm')
+    for row in rows[1:]:
+        mine, ref = found[row.name], found[row.reference]
+        assert [k for k in mine if mine[k] != ref[k]] == [switched[row.name]]
     assert ablation.resolve_splits(args.splits, args.zero_audio) == [
         ablation.Split('test', 'annotations/test.json', False),
         ablation.Split('test_real', 'annotations/test_real.json', False),
