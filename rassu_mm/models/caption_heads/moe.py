@@ -1,4 +1,5 @@
 """Mixture-of-experts feed-forward layer with top-k routing."""
+import math
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -16,7 +17,12 @@ class MoEFeedForward(nn.Module):
     probability when ``top_k == 1``, as in Switch, so the router still learns
     from the task loss). Every token is processed by its experts (no capacity
     limit, no dropped tokens), so a token's output never depends on the other
-    tokens of the batch and cached decoding equals uncached decoding.
+    tokens of the batch and cached decoding equals uncached decoding. Two
+    dispatches give the same output: dense (every expert on every token,
+    weight 0 where not chosen; no host sync, compiles to one graph) in
+    inference and on accelerators, sparse (each expert on its tokens:
+    ``top_k / E`` of the FLOPs, one host sync per expert) in training on the
+    CPU, where it is faster.
 
     Load-balancing loss (Switch Transformer, Fedus et al. 2021), over the
     valid tokens::
@@ -37,6 +43,12 @@ class MoEFeedForward(nn.Module):
         context_dims (int): channels of the router's extra context (0: the
             router sees only the token).
         dropout (float): dropout inside the experts.
+
+    The experts' weights are stacked: ``w1`` ``[E, F, C]``, ``b1``
+    ``[E, F]``, ``w2`` ``[E, C, F]``, ``b2`` ``[E, C]`` (expert ``e`` is
+    ``Linear(C, F) -> GELU -> Dropout -> Linear(F, C)`` with weights
+    ``w1[e]``, ``b1[e]``, ``w2[e]``, ``b2[e]``), so the dense dispatch runs
+    all experts in two batched matrix products.
     """
 
     def __init__(self,
@@ -53,18 +65,35 @@ class MoEFeedForward(nn.Module):
         self.num_experts = num_experts
         self.top_k = top_k
         self.router = nn.Linear(embed_dims + context_dims, num_experts)
-        self.experts = nn.ModuleList(
-            nn.Sequential(
-                nn.Linear(embed_dims, feedforward_channels), nn.GELU(),
-                nn.Dropout(dropout),
-                nn.Linear(feedforward_channels, embed_dims))
-            for _ in range(num_experts))
+        self.w1 = nn.Parameter(
+            torch.empty(num_experts, feedforward_channels, embed_dims))
+        self.b1 = nn.Parameter(torch.empty(num_experts, feedforward_channels))
+        self.w2 = nn.Parameter(
+            torch.empty(num_experts, embed_dims, feedforward_channels))
+        self.b2 = nn.Parameter(torch.empty(num_experts, embed_dims))
+        self.drop = nn.Dropout(dropout)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Each expert's layers as ``nn.Linear`` initialises them, with the
+        same random draws in the same order as a list of per-expert
+        ``Linear`` pairs."""
+        for e in range(self.num_experts):
+            for weight, bias in ((self.w1, self.b1), (self.w2, self.b2)):
+                nn.init.kaiming_uniform_(weight[e], a=math.sqrt(5))
+                bound = 1 / math.sqrt(weight.shape[-1])
+                nn.init.uniform_(bias[e], -bound, bound)
+
+    def expert(self, e: int, tokens: Tensor) -> Tensor:
+        """Expert ``e`` on ``tokens`` ``[M, C]`` -> ``[M, C]``."""
+        hidden = self.drop(F.gelu(F.linear(tokens, self.w1[e], self.b1[e])))
+        return F.linear(hidden, self.w2[e], self.b2[e])
 
     def forward(self,
                 x: Tensor,
                 context: Optional[Tensor] = None,
                 valid: Optional[Tensor] = None
-                ) -> Tuple[Tensor, Dict[str, Tensor]]:
+                ) -> Tuple[Tensor, Optional[Dict[str, Tensor]]]:
         """Route and transform tokens.
 
         Args:
@@ -76,7 +105,8 @@ class MoEFeedForward(nn.Module):
 
         Returns:
             tuple: output ``[..., C]`` and ``dict(loss_balance=scalar,
-            usage=[E] fraction of assignments per expert)``.
+            usage=[E] fraction of assignments per expert)``, or None in
+            inference (eval mode without gradients).
         """
         shape = x.shape
         tokens = x.reshape(-1, shape[-1])
@@ -89,23 +119,51 @@ class MoEFeedForward(nn.Module):
         gates, experts = probs.topk(self.top_k, dim=-1)
         if self.top_k > 1:
             gates = gates / gates.sum(-1, keepdim=True)
+        if self.training and tokens.device.type == 'cpu':
+            out = self._sparse(tokens, gates, experts)
+        else:
+            out = self._dense(tokens, gates, experts)
+        aux = None
+        if self.training or torch.is_grad_enabled():
+            aux = self._balance(probs, experts, valid)
+        return out.reshape(shape), aux
+
+    def _dense(self, tokens: Tensor, gates: Tensor,
+               experts: Tensor) -> Tensor:
+        """Every expert on every token ``[M, C]``, weighted by the token's
+        gate (0 for the experts it did not choose). The shapes never depend
+        on the routing: no host sync, one graph under ``torch.compile``."""
+        weights = gates.new_zeros(len(tokens), self.num_experts).scatter(
+            -1, experts, gates)
+        hidden = self.drop(F.gelu(
+            torch.matmul(tokens, self.w1.transpose(1, 2)) + self.b1[:, None]))
+        out = torch.matmul(hidden, self.w2.transpose(1, 2)) + self.b2[:, None]
+        # [E, M, C] -> [M, C]; under autocast the experts return float16 or
+        # bfloat16
+        return (out * weights.t()[..., None]).sum(0).to(tokens.dtype)
+
+    def _sparse(self, tokens: Tensor, gates: Tensor,
+                experts: Tensor) -> Tensor:
+        """Each expert on its own tokens only: ``top_k / E`` of the dense
+        FLOPs, but one host sync per expert (``nonzero``)."""
         out = torch.zeros_like(tokens)
-        for e, expert in enumerate(self.experts):
+        for e in range(self.num_experts):
             token_idx, slot = torch.nonzero(experts == e, as_tuple=True)
-            if len(token_idx):
-                # under autocast the experts return float16/bfloat16
-                y = expert(tokens[token_idx]) * gates[token_idx, slot, None]
-                out.index_add_(0, token_idx, y.to(out.dtype))
-        return out.reshape(shape), self._balance(probs, experts, valid)
+            y = self.expert(e, tokens[token_idx]) * gates[token_idx, slot,
+                                                          None]
+            out.index_add_(0, token_idx, y.to(out.dtype))
+        return out
 
     def _balance(self, probs: Tensor, experts: Tensor,
                  valid: Optional[Tensor]) -> Dict[str, Tensor]:
-        """Switch load-balancing loss and expert usage over valid tokens."""
+        """Switch load-balancing loss and expert usage over valid tokens
+        (weighted sums rather than boolean indexing: no host sync)."""
+        keep = probs.new_ones(len(probs), 1)
         if valid is not None:
-            keep = valid.reshape(-1)
-            probs, experts = probs[keep], experts[keep]
-        counts = F.one_hot(experts, self.num_experts).sum((0, 1)).float()
+            keep = valid.reshape(-1, 1).to(probs.dtype)
+        chosen = torch.zeros_like(probs).scatter(-1, experts, 1.)
+        counts = (chosen * keep).sum(0)
         usage = counts / counts.sum().clamp(min=1)
-        mean_prob = probs.mean(0) if len(probs) else probs.sum(0)
+        mean_prob = (probs * keep).sum(0) / keep.sum().clamp(min=1)
         loss = self.num_experts * (usage * mean_prob).sum()
         return dict(loss_balance=loss, usage=usage)

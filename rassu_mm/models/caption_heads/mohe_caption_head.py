@@ -16,7 +16,7 @@ from .text_decoder import DecodeState, MoETextDecoder
 
 DEFAULT_GENERATION = dict(
     strategy='greedy', max_length=20, beam_size=3, length_penalty=1.0,
-    use_cache=True)
+    use_cache=True, eos_check_interval=8, compile=False)
 
 
 @MODELS.register_module()
@@ -69,7 +69,13 @@ class MoHECaptionHead(BaseModule):
             BOS and EOS included).
         generation (dict, optional): overrides of ``strategy``
             (``'greedy'``/``'beam'``), ``max_length`` (generated tokens, EOS
-            included), ``beam_size``, ``length_penalty``, ``use_cache``.
+            included), ``beam_size``, ``length_penalty``, ``use_cache``,
+            ``eos_check_interval`` (steps between host reads of "every
+            caption ended"; 8) and ``compile`` (True or a dict of
+            ``torch.compile`` options such as ``mode``/``backend``: the
+            cached decode step runs compiled with ``fullgraph=True``, on CUDA
+            with ``mode='reduce-overhead'`` unless given; needs
+            ``use_cache``).
         loss_caption (dict): token loss config.
         loss_cls (dict): multi-label classifier loss config.
         loss_balance_weight (float): weight of the load-balancing loss.
@@ -221,16 +227,24 @@ class MoHECaptionHead(BaseModule):
         cfg = dict(self.generation, **overrides)
         memory, memory_pos = self._memory(inputs)
         prefix, context = self._predicted_prompts(memory, data_samples)
-        state = DecodeState(self.decoder, memory, prefix, context,
-                            cfg['use_cache'], memory_pos)
+        if cfg['strategy'] not in ('greedy', 'beam'):
+            raise ValueError(f"Unknown strategy {cfg['strategy']!r}")
+        compile = cfg['compile']
+        if compile and not cfg['use_cache']:
+            raise ValueError('generation compile=True needs use_cache=True')
+        state = DecodeState(
+            self.decoder, memory, prefix, context, cfg['use_cache'],
+            cfg['max_length'], memory_pos,
+            compile=(dict(compile) if isinstance(compile, dict) else
+                     {} if compile else None))
         tok = self.tokenizer
         args = (state, len(memory), cfg['max_length'], tok.bos_id, tok.eos_id,
                 tok.pad_id)
         if cfg['strategy'] == 'greedy':
-            return greedy_search(*args)
-        if cfg['strategy'] == 'beam':
-            return beam_search(*args, cfg['beam_size'], cfg['length_penalty'])
-        raise ValueError(f"Unknown strategy {cfg['strategy']!r}")
+            return greedy_search(
+                *args, eos_check_interval=cfg['eos_check_interval'])
+        return beam_search(*args, cfg['beam_size'], cfg['length_penalty'],
+                           cfg['eos_check_interval'])
 
     def forward(self, inputs: Dict[str, Optional[Tensor]],
                 data_samples: SampleList) -> Tensor:

@@ -1,4 +1,5 @@
-"""Transformer text decoder with MoE FFNs and a key/value cache."""
+"""Transformer text decoder with MoE FFNs and a static key/value cache."""
+import functools
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -8,9 +9,9 @@ from torch import Tensor, nn
 from ..utils import KVCache, SDPAttention
 from .moe import MoEFeedForward
 
-# One dict per layer: 'self' (keys/values of the causal self-attention, one
-# step longer per call) and 'cross' (keys/values of the memory, computed
-# once).
+# One dict per layer: 'self' (keys/values of the causal self-attention,
+# filled one position per step) and 'cross' (keys/values of the memory,
+# projected once).
 LayerCache = Dict[str, KVCache]
 
 
@@ -38,35 +39,38 @@ class DecoderLayer(nn.Module):
                                   num_experts, top_k, context_dims, dropout)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, memory: Tensor, memory_pos: Optional[Tensor],
-                context: Optional[Tensor], valid: Optional[Tensor],
-                cache: Optional[LayerCache]
-                ) -> Tuple[Tensor, Dict[str, Tensor]]:
+    def forward(self, x: Tensor, memory: Optional[Tensor],
+                memory_pos: Optional[Tensor], context: Optional[Tensor],
+                valid: Optional[Tensor], cache: Optional[LayerCache],
+                positions: Tensor
+                ) -> Tuple[Tensor, Optional[Dict[str, Tensor]]]:
         """Run one layer on ``S`` new positions.
 
         Args:
             x (Tensor): new hidden states ``[N, S, C]``.
-            memory (Tensor): ``[N, L, C]`` (ignored once cached).
+            memory (Tensor, optional): ``[N, L, C]`` (None once cached).
             memory_pos (Tensor, optional): ``[N, L, C]`` positions added to
                 the memory keys of the cross-attention.
             context (Tensor, optional): router context ``[N, 1, Cc]``.
             valid (Tensor, optional): bool ``[N, S]`` for the MoE statistics.
             cache (dict, optional): this layer's cache, updated in place.
+            positions (Tensor): int64 ``[S]`` positions of ``x`` (the cache
+                positions written and attended causally).
 
         Returns:
-            tuple: ``[N, S, C]`` and the MoE aux dict.
+            tuple: ``[N, S, C]`` and the MoE aux dict (None in inference).
         """
-        self_cache = cross_cache = None
+        self_cache = cross_cache = self_pos = None
         if cache is not None:
-            self_cache = cache.setdefault('self', {})
-            cross_cache = cache.setdefault('cross', {})
+            self_cache, cross_cache = cache['self'], cache['cross']
+            self_pos = positions
         h = self.norms[0](x)
         x = x + self.drop(
-            self.self_attn(h, h, h, causal=True, cache=self_cache))
+            self.self_attn(h, h, h, causal=cache is None, cache=self_cache,
+                           positions=self_pos))
         x = x + self.drop(
             self.cross_attn(self.norms[1](x), memory, memory,
-                            key_pos=memory_pos, cache=cross_cache,
-                            static_kv=True))
+                            key_pos=memory_pos, cache=cross_cache))
         y, aux = self.ffn(self.norms[2](x), context, valid)
         return x + self.drop(y), aux
 
@@ -105,65 +109,130 @@ class MoETextDecoder(nn.Module):
         self.norm = nn.LayerNorm(embed_dims)
         self.drop = nn.Dropout(dropout)
         self.max_positions = max_positions
+        self._kv_cache = (None, [])  # (sizes, caches) of the last decode
         nn.init.normal_(self.token_embed.weight, std=0.02)
         nn.init.normal_(self.pos_embed.weight, std=0.02)
 
     def forward(self,
                 input_ids: Tensor,
-                memory: Tensor,
+                memory: Optional[Tensor],
                 prefix: Optional[Tensor] = None,
                 context: Optional[Tensor] = None,
                 valid: Optional[Tensor] = None,
                 cache: Optional[List[LayerCache]] = None,
-                memory_pos: Optional[Tensor] = None
-                ) -> Tuple[Tensor, Dict[str, Tensor]]:
+                memory_pos: Optional[Tensor] = None,
+                positions: Optional[Tensor] = None
+                ) -> Tuple[Tensor, Optional[Dict[str, Tensor]]]:
         """Logits of the next token at every new position.
 
         Args:
             input_ids (Tensor): new token ids ``[N, S]``.
-            memory (Tensor): ``[N, L, C]``.
+            memory (Tensor, optional): ``[N, L, C]`` (None once cached).
             prefix (Tensor, optional): ``[N, P, C]`` prepended embeddings
                 (give them only on the first call of a cached decode).
             context (Tensor, optional): router context ``[N, Cc]``.
             valid (Tensor, optional): bool ``[N, P+S]`` for MoE statistics.
-            cache (list[dict], optional): per-layer caches (a list of empty
-                dicts starts a cached decode); updated in place.
+            cache (list[dict], optional): per-layer caches
+                (:meth:`kv_cache`), updated in place.
             memory_pos (Tensor, optional): ``[N, L, C]`` positions added to
                 the memory keys of every cross-attention.
+            positions (Tensor, optional): int64 ``[P+S]`` positions of the
+                new inputs (default ``0 .. P+S-1``; needed with a cache).
 
         Returns:
             tuple: logits ``[N, P+S, V]`` and ``dict(loss_balance=mean over
-            layers, usage=[num_layers, E])``.
+            layers, usage=[num_layers, E])`` (None in inference).
         """
         x = self.token_embed(input_ids)
         if prefix is not None:
             x = torch.cat([prefix, x], 1)
-        start = _cached_length(cache)
-        if start + x.shape[1] > self.max_positions:
-            raise ValueError(f'Sequence longer than max_positions='
-                             f'{self.max_positions}.')
-        pos = torch.arange(start, start + x.shape[1], device=x.device)
-        x = self.drop(x + self.pos_embed(pos))
+        if positions is None:
+            if x.shape[1] > self.max_positions:
+                raise ValueError(f'Sequence longer than max_positions='
+                                 f'{self.max_positions}.')
+            positions = torch.arange(x.shape[1], device=x.device)
+        x = self.drop(x + self.pos_embed(positions))
         if context is not None:
             context = context[:, None]
-        losses, usages = [], []
+        auxes = []
         for i, layer in enumerate(self.layers):
             x, aux = layer(x, memory, memory_pos, context, valid,
-                           None if cache is None else cache[i])
-            losses.append(aux['loss_balance'])
-            usages.append(aux['usage'])
+                           None if cache is None else cache[i], positions)
+            auxes.append(aux)
         logits = F.linear(self.norm(x), self.token_embed.weight)
+        if auxes[0] is None:
+            return logits, None
         return logits, dict(
-            loss_balance=torch.stack(losses).mean(),
-            usage=torch.stack(usages))
+            loss_balance=torch.stack([a['loss_balance']
+                                      for a in auxes]).mean(),
+            usage=torch.stack([a['usage'] for a in auxes]))
+
+    def kv_cache(self, length: int, memory_length: int) -> List[LayerCache]:
+        """Per-layer caches for ``length`` decoded positions (prefix
+        included) and a memory of ``memory_length`` positions.
+
+        Consecutive decodes of the same sizes get the same caches back
+        (cleared), so their buffers keep their addresses while the row
+        count and dtype stay: CUDA graphs of a compiled decode step replay
+        without re-recording.
+        """
+        if length > self.max_positions:
+            raise ValueError(f'Sequence longer than max_positions='
+                             f'{self.max_positions}.')
+        sizes = (length, memory_length)
+        if self._kv_cache[0] != sizes:
+            self._kv_cache = (sizes, [
+                dict(self=KVCache(length), cross=KVCache(memory_length))
+                for _ in self.layers
+            ])
+        caches = self._kv_cache[1]
+        for layer in caches:
+            # stale non-finite keys/values would reach masked positions too
+            layer['self'].clear()
+        return caches
+
+
+def decode_step(decoder: MoETextDecoder, token: Tensor, position: Tensor,
+                context: Optional[Tensor],
+                cache: List[LayerCache]) -> Tensor:
+    """One cached decoding step (no data-dependent shapes or host syncs;
+    compiles to one graph).
+
+    Args:
+        decoder (MoETextDecoder): the decoder.
+        token (Tensor): the newest token ids ``[N, 1]``.
+        position (Tensor): int64 ``[1]``, its position.
+        context (Tensor, optional): router context ``[N, Cc]``.
+        cache (list[dict]): filled per-layer caches, updated in place.
+
+    Returns:
+        Tensor: log-probabilities ``[N, V]`` of the next token.
+    """
+    logits, _ = decoder(token, None, context=context, cache=cache,
+                        positions=position)
+    return F.log_softmax(logits[:, -1].float(), dim=-1)
+
+
+@functools.lru_cache(maxsize=None)
+def compiled_decode_step(device_type: str, **kwargs):
+    """:func:`decode_step` under ``torch.compile(fullgraph=True,
+    **kwargs)``; on CUDA ``mode='reduce-overhead'`` (CUDA graphs) unless
+    ``kwargs`` set a mode. One compiled function per device type and
+    options."""
+    if device_type == 'cuda':
+        kwargs.setdefault('mode', 'reduce-overhead')
+    return torch.compile(decode_step, fullgraph=True, **kwargs)
 
 
 class DecodeState:
     """Step-wise next-token scores for greedy and beam search.
 
-    With ``use_cache`` each step feeds only the newest token and reuses the
-    cached keys/values; without it the whole sequence is re-run. Both give
-    the same scores.
+    With ``use_cache`` the first call runs the prefix and BOS and fills the
+    decoder's preallocated caches (:meth:`MoETextDecoder.kv_cache`:
+    ``P + max_length`` self-attention positions, the memory's keys/values
+    projected once); every later call is one :func:`decode_step` on the
+    newest token. Without it every call re-runs the whole sequence. Both
+    give the same scores.
 
     Args:
         decoder (MoETextDecoder): the decoder.
@@ -171,7 +240,11 @@ class DecodeState:
         prefix (Tensor, optional): ``[N, P, C]``.
         context (Tensor, optional): ``[N, Cc]``.
         use_cache (bool): use the key/value cache.
+        max_length (int): tokens fed at most (BOS included): the cache's
+            length beyond the prefix.
         memory_pos (Tensor, optional): ``[N, L, C]`` memory key positions.
+        compile (dict, optional): ``torch.compile`` options of the cached
+            decode step (see :func:`compiled_decode_step`); None: eager.
     """
 
     def __init__(self,
@@ -180,40 +253,55 @@ class DecodeState:
                  prefix: Optional[Tensor],
                  context: Optional[Tensor],
                  use_cache: bool,
-                 memory_pos: Optional[Tensor] = None):
+                 max_length: int,
+                 memory_pos: Optional[Tensor] = None,
+                 compile: Optional[dict] = None):
         self.decoder = decoder
         self.memory, self.memory_pos = memory, memory_pos
         self.prefix, self.context = prefix, context
-        self.cache = [{} for _ in decoder.layers] if use_cache else None
+        self.use_cache, self.max_length = use_cache, max_length
+        self.cache = self.position = None
+        self.step = decode_step
+        if compile is not None:
+            self.step = compiled_decode_step(memory.device.type, **compile)
 
     def log_probs(self, tokens: Tensor) -> Tensor:
         """Log-probabilities ``[N, V]`` of the token after ``tokens``
         ``[N, t]`` (BOS first)."""
-        if _cached_length(self.cache):
-            logits, _ = self.decoder(tokens[:, -1:], self.memory,
-                                     context=self.context, cache=self.cache)
-        else:
+        if self.position is not None:
+            self.position = self.position + 1
+            return self.step(self.decoder, tokens[:, -1:], self.position,
+                             self.context, self.cache)
+        if not self.use_cache:
             logits, _ = self.decoder(tokens, self.memory, self.prefix,
-                                     self.context, cache=self.cache,
+                                     self.context,
                                      memory_pos=self.memory_pos)
+            return F.log_softmax(logits[:, -1].float(), dim=-1)
+        num_prompts = 0 if self.prefix is None else self.prefix.shape[1]
+        self.cache = self.decoder.kv_cache(num_prompts + self.max_length,
+                                           self.memory.shape[1])
+        positions = torch.arange(num_prompts + tokens.shape[1],
+                                 device=tokens.device)
+        logits, _ = self.decoder(tokens, self.memory, self.prefix,
+                                 self.context, cache=self.cache,
+                                 memory_pos=self.memory_pos,
+                                 positions=positions)
+        self.position = positions[-1:]
         return F.log_softmax(logits[:, -1].float(), dim=-1)
 
-    def reorder(self, index: Tensor) -> None:
-        """Keep rows ``index`` (beam search re-ranking / expansion)."""
+    def expand(self, repeats: int) -> None:
+        """Repeat every row ``repeats`` times (beam search), before the
+        first step."""
         for name in ('memory', 'memory_pos', 'prefix', 'context'):
             value = getattr(self, name)
             if value is not None:
-                setattr(self, name, value.index_select(0, index))
+                setattr(self, name, value.repeat_interleave(repeats, 0))
+
+    def reorder(self, index: Tensor) -> None:
+        """Row ``i`` continues the hypothesis of row ``index[i]`` (beam
+        re-ranking within a frame's beams: the memory, prompts and
+        cross-attention keys of both rows are the same, only the
+        self-attention cache moves)."""
         if self.cache is not None:
-            self.cache = [{
-                attn: {k: v.index_select(0, index)
-                       for k, v in kv.items()}
-                for attn, kv in layer.items()
-            } for layer in self.cache]
-
-
-def _cached_length(cache: Optional[List[LayerCache]]) -> int:
-    """Positions already in the self-attention cache (0 without one)."""
-    if not cache or 'k' not in cache[0].get('self', {}):
-        return 0
-    return cache[0]['self']['k'].shape[2]
+            for layer in self.cache:
+                layer['self'].reorder_(index)

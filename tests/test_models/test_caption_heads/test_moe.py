@@ -1,5 +1,8 @@
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.profiler import ProfilerActivity, profile
 
 from rassu_mm.models.caption_heads import MoEFeedForward
 
@@ -61,9 +64,29 @@ def test_output_is_gated_sum_of_chosen_experts(top_k):
             gates, chosen = logits.softmax(-1).topk(top_k)
             if top_k > 1:
                 gates = gates / gates.sum()
-            ref = sum(g * moe.experts[e](x[i, j])
+            ref = sum(g * _expert(moe, e, x[i, j])
                       for g, e in zip(gates, chosen))
             torch.testing.assert_close(out[i, j], ref)
+
+
+def _expert(moe, e, x):
+    """Expert ``e``: ``Linear -> GELU -> Linear`` on its stacked weights."""
+    hidden = F.gelu(x @ moe.w1[e].T + moe.b1[e])
+    return hidden @ moe.w2[e].T + moe.b2[e]
+
+
+def test_experts_initialise_as_linear_layers():
+    """The stacked weights get the draws of a router and a list of
+    per-expert ``Linear`` pairs built from the same seed."""
+    moe = _moe(num_experts=3)
+    torch.manual_seed(0)
+    nn.Linear(8, 3)  # the router
+    for e in range(3):
+        first, second = nn.Linear(8, 16), nn.Linear(16, 8)
+        for value, ref in ((moe.w1[e], first.weight), (moe.b1[e], first.bias),
+                           (moe.w2[e], second.weight),
+                           (moe.b2[e], second.bias)):
+            assert torch.equal(value, ref)
 
 
 def test_balance_loss_spreads_a_collapsed_router():
@@ -85,13 +108,50 @@ def test_balance_loss_spreads_a_collapsed_router():
     assert aux['loss_balance'] < 1.2
 
 
-def test_mixed_precision_matches_float32():
+def test_dense_and_sparse_dispatch_agree():
+    """The dense dispatch (inference) gives the sparse one's output (CPU
+    training) and the same gradients."""
+    moe = _moe(num_experts=4, top_k=2, context_dims=5)
+    x = torch.randn(30, 8)
+    gates, experts = torch.rand(30, 4).softmax(-1).topk(2, -1)
+    results = []
+    for dispatch in (moe._sparse, moe._dense):
+        xi = x.clone().requires_grad_()
+        gi = gates.clone().requires_grad_()
+        out = dispatch(xi, gi, experts)
+        moe.zero_grad()
+        out.pow(2).sum().backward()
+        results.append([out.detach(), xi.grad, gi.grad] +
+                       [p.grad.clone() for p in (moe.w1, moe.b1, moe.w2,
+                                                 moe.b2)])
+    for dense, sparse in zip(results[1], results[0]):
+        torch.testing.assert_close(dense, sparse)
+
+
+def test_inference_is_sync_free_and_skips_the_statistics():
+    moe = _moe(num_experts=4, top_k=2, context_dims=5)
+    x, ctx = torch.randn(3, 7, 8), torch.randn(3, 1, 5)
+    train_out, aux = moe.train()(x, ctx)
+    assert aux is not None
+    moe.eval()
+    assert moe(x, ctx)[1] is not None  # a loss with gradients needs them
+    with torch.no_grad(), profile(activities=[ProfilerActivity.CPU]) as prof:
+        out, aux = moe(x, ctx)
+    assert aux is None
+    syncs = [e.name for e in prof.events()
+             if e.name in ('aten::nonzero', 'aten::_local_scalar_dense')]
+    assert syncs == []
+    torch.testing.assert_close(out, train_out)
+
+
+@pytest.mark.parametrize('train', [True, False])
+def test_mixed_precision_matches_float32(train):
     """Under autocast the experts compute in bfloat16 and their outputs are
     gathered into the float32 tokens (on CUDA AMP this failed with a dtype
     mismatch in ``index_add_``); with a decisive routing (logit margin 50,
     so both precisions pick the same experts) the result stays within
     bfloat16 rounding of the float32 one."""
-    moe = _moe(num_experts=4, top_k=1)
+    moe = _moe(num_experts=4, top_k=1).train(train)  # sparse / dense
     x = _route_to(moe, torch.arange(4).repeat(3))
     ref, _ = moe(x)
     with torch.autocast('cpu', dtype=torch.bfloat16):

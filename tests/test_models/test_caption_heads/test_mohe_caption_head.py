@@ -2,10 +2,13 @@ import pytest
 import torch
 from mmengine.structures import PixelData
 
-from rassu_mm.models.caption_heads import (MoHECaptionHead, beam_search,
+from rassu_mm.models.caption_heads import (DecodeState, MoEFeedForward,
+                                           MoHECaptionHead, beam_search,
                                            greedy_search)
+from rassu_mm.models.caption_heads.text_decoder import decode_step
 from rassu_mm.models.tokenization import train_caption_tokenizer
 from rassu_mm.structures import SSUDataSample
+from rassu_mm.testing import HostSyncRecorder
 
 CLASSES = ['violin', 'cello', 'flute', 'drum']
 SUPER = dict(String=['violin', 'cello'], Wind=['flute'], Percussion=['drum'])
@@ -95,15 +98,97 @@ def test_all_frames_without_caption_give_zero_loss(tokenizer):
     sum(losses.values()).backward()  # the graph is valid
 
 
+def _eos_prone_head(tokenizer, seed):
+    """A random head (weights of std 0.3, an 8x EOS embedding) whose frames
+    end at different steps, some before ``max_length``."""
+    head = _head(tokenizer).eval()
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for p in head.parameters():
+            if p.dim() > 1:
+                p.normal_(0, 0.3)
+        head.decoder.token_embed.weight[head.tokenizer.eos_id] *= 8
+    return head
+
+
+def _reference_generate(head, outs, samples, **cfg):
+    """The decoding before the static cache: every step re-runs the whole
+    sequence, the MoE dispatches sparsely (its training path on the CPU)
+    and "all rows ended" is read after every step."""
+    moes = [m for m in head.modules() if isinstance(m, MoEFeedForward)]
+    for moe in moes:
+        moe.train()
+    try:
+        return head.generate(outs, samples, use_cache=False,
+                             eos_check_interval=1, **cfg)
+    finally:
+        for moe in moes:
+            moe.eval()
+
+
 @pytest.mark.parametrize('strategy', ['greedy', 'beam'])
-def test_cached_equals_uncached(tokenizer, strategy):
+def test_static_cache_decoding_equals_the_reference(tokenizer, strategy):
+    """Static cache, dense MoE and EOS read every 8 (or 3) steps give the
+    reference's tokens, early stops included."""
+    outs, samples = _neck_outs(), _samples()
+    lengths = set()
+    for seed in range(4):
+        head = _eos_prone_head(tokenizer, seed)
+        ref = _reference_generate(head, outs, samples, strategy=strategy)
+        for interval in (8, 3):
+            ids = head.generate(outs, samples, strategy=strategy,
+                                eos_check_interval=interval)
+            assert torch.equal(ids, ref)
+        ended = (ref == head.tokenizer.eos_id).any(1)
+        lengths.add(ref.shape[1])
+        assert 0 < ended.sum() <= len(ref)
+    assert min(lengths) < 12  # some decodes stopped early
+
+
+def test_decode_step_compiles_without_graph_breaks(tokenizer):
     head = _head(tokenizer).eval()
     outs, samples = _neck_outs(), _samples()
-    cached = head.generate(outs, samples, strategy=strategy, use_cache=True)
-    uncached = head.generate(outs, samples, strategy=strategy,
-                             use_cache=False)
-    assert cached.shape == (B * T, 12)
-    assert torch.equal(cached, uncached)
+    with torch.no_grad():
+        memory, memory_pos = head._memory(outs)
+        prefix, context = head._predicted_prompts(memory, samples)
+        state = DecodeState(head.decoder, memory, prefix, context, True, 12,
+                            memory_pos)
+        bos = torch.full((B * T, 1), head.tokenizer.bos_id)
+        state.log_probs(bos)  # the prefix pass fills the caches
+        explain = torch._dynamo.explain(decode_step)(
+            head.decoder, bos, state.position + 1, context, state.cache)
+    assert explain.graph_break_count == 0
+    assert explain.graph_count == 1
+
+
+@pytest.mark.parametrize('strategy', ['greedy', 'beam'])
+def test_compiled_decoding_equals_eager(tokenizer, strategy):
+    """``generation=dict(compile=...)``: the same tokens (AOT autograd
+    tracing; ``compile=True`` uses inductor, see benchmark_generation)."""
+    head = _eos_prone_head(tokenizer, 0)
+    outs, samples = _neck_outs(), _samples()
+    eager = head.generate(outs, samples, strategy=strategy)
+    compiled = head.generate(outs, samples, strategy=strategy,
+                             compile=dict(backend='aot_eager'))
+    assert torch.equal(compiled, eager)
+    with pytest.raises(ValueError, match='use_cache'):
+        head.generate(outs, samples, compile=True, use_cache=False)
+
+
+@pytest.mark.parametrize('strategy', ['greedy', 'beam'])
+@pytest.mark.parametrize('interval', [1, 5])
+def test_host_syncs_per_generate(tokenizer, strategy, interval):
+    """Without EOS: one "all ended" read every ``interval`` steps (none
+    after the last) and one for the output length; the MoE adds none."""
+    head = _head(tokenizer).eval()
+    head.tokenizer.eos_id = -1
+    outs, samples = _neck_outs(), _samples()
+    with HostSyncRecorder() as syncs:
+        head.generate(outs, samples, strategy=strategy,
+                      eos_check_interval=interval)
+    assert len(syncs.events) == (12 - 1) // interval + 1, syncs.events
+    assert all('caption_heads/generation.py' in site
+               for _, site in syncs.events)
 
 
 @pytest.mark.parametrize('use_cache', [True, False])
@@ -155,7 +240,7 @@ def test_plain_decoder_without_prompts_or_experts(tokenizer):
     # one expert: its output, gated by probability 1
     ffn = head.decoder.layers[0].ffn
     x = torch.randn(5, 32)
-    torch.testing.assert_close(ffn(x)[0], ffn.experts[0](x))
+    torch.testing.assert_close(ffn(x)[0], ffn.expert(0, x))
     # without prompts nothing of the clips' labels or dataset is read
     other = _samples()
     for ds in other:
@@ -304,9 +389,9 @@ def test_memory_positions_are_added_to_the_keys(tokenizer):
         head.forward_teacher_forced(one, ids, samples))
     cached = head.generate(dict(outs, memory_pos=pos), samples,
                            use_cache=True)
-    uncached = head.generate(dict(outs, memory_pos=pos), samples,
-                             use_cache=False)
-    assert torch.equal(cached, uncached)
+    assert torch.equal(
+        cached, _reference_generate(head, dict(outs, memory_pos=pos),
+                                    samples))
 
 
 def test_teacher_forced_length_reads_bos_then_pad(tokenizer):
@@ -338,6 +423,9 @@ class _TableState:
     def __init__(self, n):
         self.memory = torch.zeros(n, 1, 1)
 
+    def expand(self, repeats):
+        self.memory = self.memory.repeat_interleave(repeats, 0)
+
     def log_probs(self, tokens):
         out = torch.full((len(tokens), 6), 1e-9)
         for i, last in enumerate(tokens[:, -1].tolist()):
@@ -346,7 +434,7 @@ class _TableState:
         return out.log()
 
     def reorder(self, index):
-        self.memory = self.memory[index]
+        pass  # the next-token table is the same for every row
 
 
 def test_greedy_and_beam_eos_handling():
