@@ -135,9 +135,10 @@ class MoEFeedForward(nn.Module):
         on the routing: no host sync, one graph under ``torch.compile``."""
         weights = gates.new_zeros(len(tokens), self.num_experts).scatter(
             -1, experts, gates)
-        hidden = self.drop(F.gelu(
-            torch.matmul(tokens, self.w1.transpose(1, 2)) + self.b1[:, None]))
-        out = torch.matmul(hidden, self.w2.transpose(1, 2)) + self.b2[:, None]
+        hidden = self.drop(F.gelu(torch.baddbmm(
+            self.b1[:, None], tokens.expand(self.num_experts, -1, -1),
+            self.w1.transpose(1, 2))))
+        out = torch.baddbmm(self.b2[:, None], hidden, self.w2.transpose(1, 2))
         # [E, M, C] -> [M, C]; under autocast the experts return float16 or
         # bfloat16
         return (out * weights.t()[..., None]).sum(0).to(tokens.dtype)
