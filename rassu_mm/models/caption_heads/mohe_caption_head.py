@@ -206,8 +206,9 @@ class MoHECaptionHead(BaseModule):
         losses[self.loss_caption.loss_name] = self.loss_caption(
             logits, targets)
         with torch.no_grad():
-            hit = (logits.argmax(-1) == targets)[mask[:, 1:]]
-            losses['acc_caption'] = hit.float().mean()
+            # a masked mean rather than boolean indexing: no host sync
+            hit = (logits.argmax(-1) == targets) & mask[:, 1:]
+            losses['acc_caption'] = hit.sum() / mask[:, 1:].sum()
         if self.num_experts > 1:
             losses['loss_balance'] = (
                 self.loss_balance_weight * aux['loss_balance'])

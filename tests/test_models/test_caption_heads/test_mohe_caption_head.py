@@ -237,6 +237,9 @@ def test_plain_decoder_without_prompts_or_experts(tokenizer):
     targets = ids[:, 1:].masked_fill(~mask[:, 1:], -100)
     torch.testing.assert_close(losses['loss_caption'],
                                head.loss_caption(logits, targets))
+    # token accuracy over the real tokens
+    hits = (logits.argmax(-1) == targets)[mask[:, 1:]]
+    torch.testing.assert_close(losses['acc_caption'], hits.float().mean())
     # one expert: its output, gated by probability 1
     ffn = head.decoder.layers[0].ffn
     x = torch.randn(5, 32)
