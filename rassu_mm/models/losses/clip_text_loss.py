@@ -91,9 +91,12 @@ class CLIPTextLoss(BaseModule):
             key = (json.dumps(self.clip, sort_keys=True), self.pretrained,
                    self.tokenizer_source)
             if key not in _TEXT_TOWERS:
-                model = build_hf_model(CLIPTextModelWithProjection,
-                                       CLIPTextConfig, self.clip,
-                                       self.pretrained)
+                # on a forked RNG: whether (and when) a run builds the tower
+                # does not change the random draws of training
+                with torch.random.fork_rng(devices=[]):
+                    model = build_hf_model(CLIPTextModelWithProjection,
+                                           CLIPTextConfig, self.clip,
+                                           self.pretrained)
                 if self.pretrained is not None:
                     load_hf_pretrained(model, self.pretrained,
                                        f'{type(self).__name__}.pretrained')

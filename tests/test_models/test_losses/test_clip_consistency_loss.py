@@ -33,3 +33,20 @@ def test_matches_the_paper_formula(clip_folder, text_embeds, distance):
 def test_bad_distance(clip_folder):
     with pytest.raises(ValueError, match='distance'):
         CLIPConsistencyLoss(pretrained=clip_folder[0], distance='l1')
+
+
+def test_building_the_text_tower_leaves_the_rng_alone(clip_folder,
+                                                      monkeypatch):
+    """A randomly initialised tower is built on a forked RNG: the training
+    draws after it are those of a run that builds no tower (ablation rows
+    with and without a region loss stay paired)."""
+    from rassu_mm.models.losses import clip_text_loss
+    monkeypatch.setattr(clip_text_loss, '_TEXT_TOWERS', {})
+    folder, tiny = clip_folder
+    loss = CLIPConsistencyLoss(clip=tiny, tokenizer=folder)
+    torch.manual_seed(3)
+    expected = torch.rand(4)
+    torch.manual_seed(3)
+    loss.init_weights()
+    assert loss.text_model.config.hidden_size == tiny['hidden_size']
+    torch.testing.assert_close(torch.rand(4), expected, rtol=0, atol=0)
