@@ -310,7 +310,7 @@ class SSUMaskHead(Mask2FormerHead):
             _FrameClasses: frames kept (those with ground truth, or all if
             none has any) and their ``[F, G]`` class slots.
         """
-        labels = gt_sem_seg.flatten(1)
+        labels = gt_sem_seg.flatten(1).long()
         labels = torch.where(labels == self.ignore_index, self.num_classes,
                              labels)
         present = labels.new_zeros(
