@@ -1,12 +1,16 @@
 from .inferencer import SSUInferencer
 from .overlay import FramePainter, OverlayWriter, SubtitleWriter
+from .stage_timer import StageTimer
 from .video_io import (VideoInfo, decode_audio, has_audio_stream, iter_audio,
                        iter_frames, iter_sampled_frames, probe_video,
                        sample_frames, write_video, write_wav)
+from .video_job import VideoJob
+from .windows import AudioWindow, VideoWindows
 
 __all__ = [
     'SSUInferencer', 'FramePainter', 'OverlayWriter', 'SubtitleWriter',
-    'VideoInfo', 'decode_audio', 'has_audio_stream', 'iter_audio',
-    'iter_frames', 'iter_sampled_frames', 'probe_video', 'sample_frames',
-    'write_video', 'write_wav'
+    'StageTimer', 'VideoJob', 'AudioWindow', 'VideoWindows', 'VideoInfo',
+    'decode_audio', 'has_audio_stream', 'iter_audio', 'iter_frames',
+    'iter_sampled_frames', 'probe_video', 'sample_frames', 'write_video',
+    'write_wav'
 ]

@@ -1,18 +1,10 @@
 """SSUInferencer: videos in, sounding masks, captions and overlays out."""
 import itertools
-import json
 import math
 import os
 import os.path as osp
-import queue
-import threading
-import time
-from collections import defaultdict, deque
-from contextlib import contextmanager
-from typing import (Callable, Dict, Iterator, List, Optional, Sequence,
-                    Union)
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
 
-import cv2
 import numpy as np
 import torch.nn as nn
 from mmengine.dataset import Compose, pseudo_collate
@@ -29,9 +21,11 @@ from rassu_mm.datasets.transforms import PackSSUInputs
 from rassu_mm.utils.checkpoint import load_model_weights
 from rassu_mm.utils.paths import UnsafePathError, safe_join
 from rassu_mm.visualization import SSULocalVisualizer
-from .overlay import FramePainter, OverlayWriter, Paint, SubtitleWriter
-from .video_io import (VideoInfo, iter_audio, iter_frames,
-                       iter_sampled_frames, probe_video)
+from .overlay import FramePainter, Paint
+from .stage_timer import StageTimer
+from .video_io import probe_video
+from .video_job import VideoJob
+from .windows import VideoWindows
 
 InputsType = Union[str, Sequence[str]]
 VIDEO_EXTENSIONS = ('.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.mpg',
@@ -44,211 +38,25 @@ ErrorHandler = Callable[[str, Exception], None]
 _INSTANCES = itertools.count()
 
 
-class _AudioWindow:
-    """The decoded audio from the current window's start on: filled from an
-    incremental decoder as windows ask for it, trimmed as they advance.
-
-    Args:
-        chunks (Iterator[np.ndarray], optional): mono float32 chunks at
-            ``rate``; None for a silent video.
-        rate (int): Sample rate.
-    """
-
-    def __init__(self, chunks: Optional[Iterator[np.ndarray]],
-                 rate: int) -> None:
-        self.chunks, self.rate = chunks, rate
-        self.start = 0  # sample index of self.samples[0]
-        self.samples = np.zeros(0, np.float32)
-
-    def take(self, start: int, stop: int) -> np.ndarray:
-        """Samples ``[start, stop)`` (fewer past the end of the audio,
-        zeros for a silent video); earlier samples are then dropped."""
-        pieces = [self.samples[start - self.start:]]
-        end = self.start + len(self.samples)
-        while self.chunks is not None and end < stop:
-            chunk = next(self.chunks, None)
-            if chunk is None:
-                self.chunks = None
-                break
-            pieces.append(chunk)
-            end += len(chunk)
-        self.samples = np.concatenate(pieces)
-        self.start = start
-        if self.chunks is None and end < stop and not len(self.samples):
-            return np.zeros(stop - start, np.float32)
-        return self.samples[:stop - start]
-
-
-class _VideoJob:
-    """The outputs of one video, written as its predictions arrive.
-
-    Source frames are decoded a second time and painted with the
-    prediction of the sampled frame they fall in (a source frame at ``t``
-    seconds shows sampled frame ``floor(t * sample_fps)``: each prediction
-    is held until the next one), so only the masks of the windows in
-    flight are kept. Without ``show`` this decoding, painting and encoding
-    runs on a thread of its own, overlapping the next windows' prediction
-    (PyAV and OpenCV release the GIL); at most two windows' paints wait in
-    its queue, so memory stays bounded.
-    """
-
-    def __init__(self, inferencer: 'SSUInferencer', info: VideoInfo,
-                 clip_id: str, out_dir: Optional[str],
-                 paint: bool, show: bool = False,
-                 wait_time: float = 0) -> None:
-        self.info, self.clip_id, self.out_dir = info, clip_id, out_dir
-        self.fps = inferencer.sample_fps
-        self.painter = inferencer.painter
-        self.show, self.wait_time = show, wait_time
-        self.records: List[dict] = []
-        self.data_samples: SampleList = []
-        self.paints: Dict[int, Paint] = {}
-        self.writer = self.subtitles = None
-        self._timed = inferencer._timed
-        self.frames = inferencer._timed_iter(
-            iter_frames(info.path, clip_id), 'decode') if paint else None
-        self.next_frame = None
-        if out_dir is not None:
-            os.makedirs(safe_join(out_dir, 'masks'), exist_ok=True)
-            self.writer = OverlayWriter(
-                safe_join(out_dir, 'overlay.mp4'),
-                info,
-                preset=inferencer.overlay_preset)
-            if inferencer.with_captions:
-                self.subtitles = SubtitleWriter(
-                    safe_join(out_dir, 'captions.srt'),
-                    safe_join(out_dir, 'captions.vtt'))
-        self._queue: Optional[queue.Queue] = None
-        self._error: Optional[BaseException] = None
-        if paint and not show:
-            self._queue = queue.Queue(maxsize=2)
-            self._thread = threading.Thread(
-                target=self._render_worker, name=f'render {clip_id}',
-                daemon=True)
-            self._thread.start()
-
-    def add_paints(self, paints: Dict[int, Paint]) -> None:
-        """Paint and write the source frames up to the last of the sampled
-        frames ``paints`` (``{k: Paint}``) covers, in the background when
-        there is a render thread."""
-        if self._queue is None:
-            self.paints.update(paints)
-            with self._timed('render'):
-                self.render(max(self.paints))
-            return
-        self._raise_render_error()
-        self._queue.put(paints)
-
-    def finish(self) -> None:
-        """Write the source frames after the last whole window and wait
-        for the render thread."""
-        if self._queue is None:
-            with self._timed('render'):
-                self.render(None)
-            return
-        self._queue.put('finish')
-        self._thread.join()
-        self._queue = None
-        self._raise_render_error()
-
-    def _raise_render_error(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-
-    def _render_worker(self) -> None:
-        """Render the queued paints until ``'finish'`` (the rest of the
-        video too) or ``'stop'``; after an error only drain the queue."""
-        while True:
-            item = self._queue.get()
-            if item == 'stop':
-                return
-            if self._error is not None:
-                continue
-            try:
-                with self._timed('render'):
-                    if item == 'finish':
-                        self.render(None)
-                        return
-                    self.paints.update(item)
-                    self.render(max(self.paints))
-            except BaseException as err:  # raised in the caller's thread
-                self._error = err
-                if item == 'finish':
-                    return
-
-    def render(self, until: Optional[int]) -> None:
-        """Paint and write (and show) the source frames whose sampled
-        frame is at most ``until`` (None: all the remaining frames)."""
-        if self.frames is None or not self.paints:
-            return
-        last = max(self.paints)
-        while True:
-            if self.next_frame is None:
-                self.next_frame = next(self.frames, None)
-                if self.next_frame is None:
-                    return
-            frame = self.next_frame
-            k = max(0, math.floor(frame.time * self.fps + 1e-6))
-            if until is not None and k > until:
-                return
-            k = min(k, last)  # frames after the last whole window
-            # times going backwards (broken files) reuse the oldest paint
-            paint = self.paints.get(k) or self.paints[min(self.paints)]
-            image = self.painter.paint(frame.to_ndarray(format='bgr24'), paint)
-            if self.writer is not None:
-                self.writer.write(image, frame.pts, frame.time_base)
-            if self.show:
-                cv2.imshow(f'SSU {self.clip_id}', image)
-                cv2.waitKey(max(1, int(self.wait_time * 1000)))
-            for old in [j for j in self.paints if j < k]:
-                del self.paints[old]
-            self.next_frame = None
-
-    def close(self) -> None:
-        """Stop the render thread, write the JSON and close the files
-        (after an error too: what was written so far stays readable)."""
-        if self._queue is not None:  # an error before finish()
-            self._queue.put('stop')
-            self._thread.join()
-        if self.writer is not None:
-            self.writer.close()
-        if self.subtitles is not None:
-            self.subtitles.close()
-        if self.out_dir is not None:
-            with open(safe_join(self.out_dir, 'predictions.json'), 'w') as f:
-                json.dump(
-                    dict(
-                        video=self.info.path,
-                        video_fps=self.info.fps,
-                        sample_fps=self.fps,
-                        frames=self.records),
-                    f,
-                    indent=1)
-
-
 class SSUInferencer(BaseInferencer):
     """Run an SSU model on videos, streaming: decode, predict and write
     window by window, so memory does not grow with the video's length.
 
     Frames are sampled at ``sample_fps`` (by default the config's ``fps``,
     the rate the model was trained at) and cut into windows of
-    ``num_frames`` (the training clip length); a last, shorter remainder is
-    predicted as the final ``num_frames`` frames, of which only the new ones
-    are kept. The audio is decoded incrementally, mixed to mono and
-    resampled to the audio loader's rate. Each window's frames and waveform
-    go through the config's test pipeline in memory
-    (:class:`LoadClipFramesFromNDArray`, :class:`LoadClipAudioFromNDArray`
-    replace the file loaders; annotation loaders are dropped) and
-    ``model.test_step``.
+    ``num_frames`` (the training clip length, see :class:`VideoWindows`).
+    The audio is decoded incrementally, mixed to mono and resampled to the
+    audio loader's rate. Each window's frames and waveform go through the
+    config's test pipeline in memory (:class:`LoadClipFramesFromNDArray`,
+    :class:`LoadClipAudioFromNDArray` replace the file loaders; annotation
+    loaders are dropped) and ``model.test_step``.
 
-    With ``out_dir`` every video gets a folder
-    ``<out_dir>/<video name>/`` with ``overlay.mp4`` (every source frame,
-    painted with the mask and caption of the sampled frame it falls in,
-    with the source's audio), ``captions.srt`` and ``captions.vtt``,
-    ``masks/<k>.png`` (0 silent / 255 sounding, or class indices) and
-    ``predictions.json`` (per sampled frame: time, caption, sounding-area
-    share and, for semantic models, labels and classes).
+    With ``out_dir`` every video gets a folder ``<out_dir>/<video name>/``
+    with ``overlay.mp4`` (every source frame, painted with the mask and
+    caption of the sampled frame it falls in, with the source's audio),
+    ``captions.srt`` and ``captions.vtt``, ``masks/<k>.png`` (0 silent /
+    255 sounding, or class indices) and ``predictions.json`` (the records
+    of :meth:`postprocess`), written by :class:`VideoJob`.
 
     Args:
         model (str | dict | Config): Config file or object.
@@ -266,19 +74,15 @@ class SSUInferencer(BaseInferencer):
         scope (str): Registry scope. Defaults to ``'mmseg'``.
 
     Attributes:
-        timings (dict): Seconds spent since construction in ``decode``
-            (both decoding passes, audio included), ``preprocess`` (the test
-            pipeline), ``model`` (``test_step``), ``render`` (painting and
-            H.264-encoding the source frames, on the render thread, so it
-            overlaps the other stages unless ``show``) and ``encode``
-            (preparing the drawings, mask PNGs, subtitles, waiting for the
-            render thread and closing the files).
+        timer (StageTimer): Its ``timings`` hold the seconds spent since
+            construction in ``decode`` (both decoding passes, audio
+            included), ``preprocess`` (the test pipeline), ``model``
+            (``test_step``), ``render`` (painting and H.264-encoding the
+            source frames, on the render thread, so it overlaps the other
+            stages unless ``show``) and ``encode`` (the drawings, records,
+            mask PNGs, subtitles, waiting for the render thread and closing
+            the files).
     """
-
-    preprocess_kwargs: set = set()
-    forward_kwargs: set = set()
-    visualize_kwargs: set = {'show', 'wait_time'}
-    postprocess_kwargs: set = set()
 
     def __init__(self,
                  model: ModelType,
@@ -311,9 +115,12 @@ class SSUInferencer(BaseInferencer):
             self.dataset_meta.get('palette'),
             self.dataset_meta.get('dataset_name'))
         self.painter = FramePainter(self.visualizer)
-        self.timings: Dict[str, float] = defaultdict(float)
-        self._timings_lock = threading.Lock()
-        self._open_blocks = threading.local()  # per thread: [stage, start]
+        self.timer = StageTimer()
+
+    @property
+    def timings(self) -> Dict[str, float]:
+        """Seconds per stage (see :attr:`timer`)."""
+        return self.timer.timings
 
     def _load_weights_to_model(self, model: nn.Module,
                                checkpoint: Optional[dict],
@@ -376,37 +183,6 @@ class SSUInferencer(BaseInferencer):
             save_dir=None)
         return VISUALIZERS.build(vis_cfg)
 
-    @contextmanager
-    def _timed(self, stage: str):
-        """Add the time spent in the block to ``timings[stage]``; a nested
-        block's time counts for the inner stage only. Each thread has its
-        own blocks (the render thread's overlap the caller's)."""
-        running = self._open_blocks.__dict__.setdefault('stack', [])
-        now = time.perf_counter()
-        if running:
-            self._add_time(running[-1][0], now - running[-1][1])
-        running.append([stage, now])
-        try:
-            yield
-        finally:
-            now = time.perf_counter()
-            stage, since = running.pop()
-            self._add_time(stage, now - since)
-            if running:
-                running[-1][1] = now
-
-    def _add_time(self, stage: str, seconds: float) -> None:
-        with self._timings_lock:
-            self.timings[stage] += seconds
-
-    def _timed_iter(self, iterator: Iterator, stage: str) -> Iterator:
-        while True:
-            with self._timed(stage):
-                item = next(iterator, None)
-            if item is None:
-                return
-            yield item
-
     @staticmethod
     def list_videos(inputs: InputsType) -> List[str]:
         """A path, a list of paths or a folder (its files with a video
@@ -421,66 +197,19 @@ class SSUInferencer(BaseInferencer):
             inputs = [inputs]
         return list(inputs)
 
-    def _windows(self, info: VideoInfo, clip_id: str) -> Iterator[dict]:
-        """Pipeline inputs of the successive windows of a video (silent
-        audio for a video without an audio track)."""
-        size, fps = self.num_frames, self.sample_fps
-        rate = self.audio_params.sample_rate
-        chunks = iter_audio(info.path, clip_id, rate) \
-            if info.has_audio else None
-        audio = _AudioWindow(chunks, rate)
-        recent: deque = deque(maxlen=size)
-        num = new = 0
-        for frame in self._timed_iter(
-                iter_sampled_frames(info.path, clip_id, fps), 'decode'):
-            recent.append(frame)
-            num, new = num + 1, new + 1
-            if new == size:
-                yield self._window(info, clip_id, list(recent), num, new,
-                                   audio)
-                new = 0
-        if new:
-            yield self._window(info, clip_id, list(recent), num, new, audio)
-
-    def _window(self, info: VideoInfo, clip_id: str,
-                frames: List[np.ndarray], num: int, new: int,
-                audio: _AudioWindow) -> dict:
-        """The window of ``frames`` ending at sampled frame ``num - 1``, of
-        which the last ``new`` are not in an earlier window."""
-        first = num - len(frames)
-        params, fps = self.audio_params, self.sample_fps
-        span = (len(frames) - 1) / fps + params.patch_sec + params.window_sec
-        start = int(round(first / fps * audio.rate))
-        with self._timed('decode'):
-            waveform = audio.take(start,
-                                  start + int(math.ceil(span * audio.rate)))
-        return dict(
-            clip_id=f'{clip_id}@{first}',
-            video_path=info.path,
-            frames=frames,
-            waveform=waveform,
-            fps=fps,
-            frame_indices=list(range(first, num)),
-            num_new=new,
-            categories=[],
-            dataset_name=self.dataset_meta.get('dataset_name', ''),
-            seg_mode=self.seg_mode)
-
     def preprocess(self,
-                   inputs: VideoInfo,
-                   batch_size: int = 1,
-                   clip_id: str = 'video') -> Iterator[dict]:
+                   inputs: VideoWindows,
+                   batch_size: int = 1) -> Iterator[dict]:
         """Collated batches of ``batch_size`` windows of one video, decoded
         and run through the pipeline as they are needed."""
-        windows = self._windows(inputs, clip_id)
-        for chunk in self._get_chunk_data(windows, batch_size):
-            with self._timed('preprocess'):
+        for chunk in self._get_chunk_data(inputs, batch_size):
+            with self.timer('preprocess'):
                 data = self.collate_fn([self.pipeline(w) for w in chunk])
             yield data
 
     def forward(self, inputs: dict, **kwargs) -> SampleList:
         """``model.test_step`` on a batch of windows."""
-        with self._timed('model'):
+        with self.timer('model'):
             return super().forward(inputs, **kwargs)
 
     @staticmethod
@@ -493,46 +222,40 @@ class SSUInferencer(BaseInferencer):
         for t in range(len(indices) - sample.num_new, len(indices)):
             yield indices[t], masks[t], captions[t]
 
-    def visualize(self,
-                  inputs: _VideoJob,
-                  preds: SampleList,
-                  show: bool = False,
-                  wait_time: float = 0) -> None:
-        """Prepare the drawing of the predictions ``preds`` and hand it to
-        the video's renderer, which paints and writes (and, with ``show``
-        given to the video, shows) the source frames they cover."""
-        if inputs.frames is None:
-            return
-        with self._timed('encode'):
-            paints = {
+    def visualize(self, inputs: list, preds: SampleList) -> Dict[int, Paint]:
+        """The drawings (mask colours, caption) of the sampled frames new
+        in ``preds``, as ``{k: Paint}``: :class:`VideoJob` paints them on
+        the source frames they cover (not on the sampled ``inputs``),
+        writes and shows them."""
+        with self.timer('encode'):
+            return {
                 k: self.painter.prepare(mask, caption)
                 for sample in preds
                 for k, mask, caption in self._new_frames(sample)
             }
-            inputs.add_paints(paints)
 
     def postprocess(self,
                     preds: SampleList,
-                    visualization: _VideoJob,
-                    return_datasamples: bool = False) -> List[dict]:
-        """Record (and with an output folder write) the masks and captions
-        of ``preds``.
+                    visualization: Optional[Dict[int, Paint]],
+                    return_datasamples: bool = False) -> dict:
+        """Pack the outputs of a batch of windows.
 
         Returns:
-            list[dict]: per new sampled frame ``frame`` (index), ``time``
-            (s), ``caption``, ``sounding_area`` (share of sounding pixels)
-            and, for semantic models, ``labels`` and ``classes``.
+            dict: ``predictions``, per new sampled frame a record: ``frame``
+            (index), ``time`` (s), ``caption``, ``sounding_area`` (share of
+            sounding pixels) and, for semantic models, ``labels`` and
+            ``classes``; ``masks``, their masks ([H, W] uint8);
+            ``visualization`` as given; with ``return_datasamples``,
+            ``data_samples`` (``preds``).
         """
-        job = visualization
         classes = self.dataset_meta.get('classes') or ()
-        records = []
-        with self._timed('encode'):
+        records, masks = [], []
+        with self.timer('encode'):
             for sample in preds:
                 for k, mask, caption in self._new_frames(sample):
-                    start = k / self.sample_fps
                     record = dict(
                         frame=k,
-                        time=start,
+                        time=k / self.sample_fps,
                         caption=caption,
                         sounding_area=float(((mask != 0) &
                                              (mask != 255)).mean()))
@@ -548,25 +271,12 @@ class SSUInferencer(BaseInferencer):
                                 if v <= len(classes)
                             ])
                     records.append(record)
-                    if job.out_dir is None:
-                        continue
-                    cv2.imwrite(
-                        safe_join(job.out_dir, 'masks', f'{k}.png'),
-                        mask * 255 if self.seg_mode == 'binary' else mask)
-                    if job.subtitles is not None:
-                        job.subtitles.add(caption, start,
-                                          (k + 1) / self.sample_fps)
-            if return_datasamples:
-                job.data_samples.extend(preds)
-        job.records.extend(records)
-        return records
-
-    def _video_name(self, video: str, videos: List[str]) -> str:
-        """The output folder name: the file name without its extension,
-        with it when two inputs share a stem."""
-        stem = osp.splitext(osp.basename(video))[0]
-        stems = [osp.splitext(osp.basename(v))[0] for v in videos]
-        return osp.basename(video) if stems.count(stem) > 1 else stem
+                    masks.append(mask)
+        outputs = dict(
+            predictions=records, masks=masks, visualization=visualization)
+        if return_datasamples:
+            outputs['data_samples'] = preds
+        return outputs
 
     def infer_video(self,
                     video: str,
@@ -597,37 +307,39 @@ class SSUInferencer(BaseInferencer):
         """
         clip_id = osp.splitext(osp.basename(video))[0]
         info = probe_video(video, clip_id)
-        if info.duration is not None and \
-                info.duration * self.sample_fps < 1 - 1e-3:
-            raise ClipDataError(
-                clip_id, video, f'video too short: {info.duration:.2f} s, '
-                f'less than one sampled frame at {self.sample_fps:g} fps')
-        if not info.has_audio and not silent_if_no_audio:
-            raise ClipDataError(
-                clip_id, video, 'no audio track (pass --silent-if-no-audio '
-                'to treat the video as silent)')
-        job = _VideoJob(self, info, clip_id, out_dir,
-                        out_dir is not None or show, show, wait_time)
+        windows = VideoWindows.from_video(
+            info, clip_id, self.num_frames, self.sample_fps,
+            self.audio_params, self.timer, silent_if_no_audio,
+            dataset_name=self.dataset_meta.get('dataset_name', ''),
+            seg_mode=self.seg_mode)
+        paint = out_dir is not None or show
+        job = VideoJob(info, clip_id, self.sample_fps, self.painter,
+                       self.timer, out_dir, paint, show, wait_time,
+                       self.overlay_preset, self.with_captions, self.seg_mode)
         total = None if info.duration is None else math.ceil(
             info.duration * self.sample_fps / self.num_frames / batch_size)
+        samples = []
         try:
             for data in tqdm(
-                    self.preprocess(info, batch_size, clip_id),
+                    self.preprocess(windows, batch_size),
                     desc=clip_id,
                     total=total,
                     disable=not progress):
                 preds = self.forward(data)
-                self.visualize(job, preds, show=show, wait_time=wait_time)
-                self.postprocess(preds, job, return_datasamples)
-            with self._timed('encode'):
-                # source frames after the last whole window
-                job.finish()
+                visualization = self.visualize(data, preds) if paint else None
+                outputs = self.postprocess(preds, visualization,
+                                           return_datasamples)
+                with self.timer('encode'):
+                    job.write(outputs)
+                samples += outputs.get('data_samples', [])
+            with self.timer('encode'):
+                job.finish()  # source frames after the last whole window
         finally:
-            with self._timed('encode'):
+            with self.timer('encode'):
                 job.close()
         result = dict(video=video, out_dir=out_dir, frames=job.records)
         if return_datasamples:
-            result['data_samples'] = job.data_samples
+            result['data_samples'] = samples
         return result
 
     def __call__(self,
@@ -690,3 +402,11 @@ class SSUInferencer(BaseInferencer):
             overlays.append(
                 safe_join(video_dir, 'overlay.mp4') if video_dir else None)
         return dict(predictions=predictions, visualization=overlays)
+
+    @staticmethod
+    def _video_name(video: str, videos: List[str]) -> str:
+        """The output folder name: the file name without its extension,
+        with it when two inputs share a stem."""
+        stem = osp.splitext(osp.basename(video))[0]
+        stems = [osp.splitext(osp.basename(v))[0] for v in videos]
+        return osp.basename(video) if stems.count(stem) > 1 else stem

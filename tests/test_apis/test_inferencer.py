@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-import rassu_mm.apis.inferencer as inferencer_module
+import rassu_mm.apis.windows as windows_module
 from rassu_mm.apis import SSUInferencer, iter_frames, probe_video
+from rassu_mm.apis.video_job import VideoJob
 from rassu_mm.datasets import ClipDataError
 from .conftest import make_video
 
@@ -135,29 +136,29 @@ def test_streaming_decodes_only_what_the_window_needs(
         return wrapper
 
     monkeypatch.setattr(
-        inferencer_module, 'iter_sampled_frames',
-        counting('frames', inferencer_module.iter_sampled_frames))
-    monkeypatch.setattr(inferencer_module, 'iter_audio',
-                        counting('audio', inferencer_module.iter_audio))
+        windows_module, 'iter_sampled_frames',
+        counting('frames', windows_module.iter_sampled_frames))
+    monkeypatch.setattr(windows_module, 'iter_audio',
+                        counting('audio', windows_module.iter_audio))
     seen = []
+    write = VideoJob.write
 
-    class Watched(SSUInferencer):
+    def watched_write(job, outputs):
+        write(job, outputs)
+        last = outputs['predictions'][-1]['frame']
+        # the render thread takes items under the queue's lock: while it
+        # is held no item moves from the queue to the paints, so none is
+        # counted twice (one already taken but not yet added is missed:
+        # the count is never too high)
+        with job._queue.mutex:
+            queued = sum(len(item) for item in job._queue.queue
+                         if isinstance(item, dict))
+            held = len(job.paints)
+        seen.append((last, decoded['frames'], decoded['audio'],
+                     held + queued))
 
-        def visualize(self, inputs, preds, **kwargs):
-            super().visualize(inputs, preds, **kwargs)
-            last = preds[-1].frame_indices[-1]
-            # the render thread takes items under the queue's lock: while
-            # it is held no item moves from the queue to the paints, so
-            # none is counted twice (one already taken but not yet added
-            # is missed: the count is never too high)
-            with inputs._queue.mutex:
-                queued = sum(len(item) for item in inputs._queue.queue
-                             if isinstance(item, dict))
-                held = len(inputs.paints)
-            seen.append((last, decoded['frames'], decoded['audio'],
-                         held + queued))
-
-    inferencer = Watched(*tiny_ssu, device='cpu')
+    monkeypatch.setattr(VideoJob, 'write', watched_write)
+    inferencer = SSUInferencer(*tiny_ssu, device='cpu')
     inferencer(video, out_dir=str(tmp_path / 'out'), batch_size=2)
     assert len(seen) == 6  # 12 windows of 5 s, 2 per batch
     rate = inferencer.audio_params.sample_rate
@@ -230,20 +231,6 @@ def test_sample_fps_gives_denser_predictions(tmp_path, tiny_ssu):
     frames = inferencer(video)['predictions'][0]['frames']
     np.testing.assert_allclose([r['time'] for r in frames],
                                np.arange(12) / 4)
-
-
-def test_audio_window_returns_exact_slices():
-    """Windows cut from chunks of any size are slices of the whole
-    waveform (zero-padded by the features past its end)."""
-    wave = np.random.default_rng(0).standard_normal(10000).astype(np.float32)
-    cuts = [0, 7, 1000, 1001, 4000, 9999, 10000]
-    chunks = iter([wave[a:b] for a, b in zip(cuts[:-1], cuts[1:])])
-    audio = inferencer_module._AudioWindow(chunks, rate=1000)
-    for start, stop in [(0, 500), (200, 3000), (2500, 6000), (6000, 12000)]:
-        np.testing.assert_array_equal(audio.take(start, stop),
-                                      wave[start:stop])
-    silent = inferencer_module._AudioWindow(None, rate=1000)
-    np.testing.assert_array_equal(silent.take(100, 400), np.zeros(300))
 
 
 def test_streamed_window_equals_the_whole_video_decoded(tmp_path,
