@@ -21,7 +21,7 @@ still run, and the exit status is 1. ``--debug`` shows tracebacks instead.
 import argparse
 import sys
 
-from rassu_mm.apis import SSUInferencer
+from rassu_mm.apis import SSUInferencer, list_videos
 from rassu_mm.visualization import write_video_page
 
 
@@ -80,7 +80,7 @@ def run(args) -> int:
         overlay_preset=args.overlay_preset)
     videos, failed = [], 0
     for item in args.inputs:
-        found = inferencer.list_videos(item)
+        found = list_videos(item)
         if not found:
             print(f'error: {item}: no video files in this folder',
                   file=sys.stderr)

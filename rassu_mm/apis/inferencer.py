@@ -1,9 +1,8 @@
 """SSUInferencer: videos in, sounding masks, captions and overlays out."""
 import itertools
 import math
-import os
 import os.path as osp
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Callable, Dict, Iterator, Optional
 
 import numpy as np
 import torch.nn as nn
@@ -21,15 +20,13 @@ from rassu_mm.datasets.transforms import PackSSUInputs
 from rassu_mm.utils.checkpoint import load_model_weights
 from rassu_mm.utils.paths import UnsafePathError, safe_join
 from rassu_mm.visualization import SSULocalVisualizer
+from .inputs import InputsType, list_videos, output_name
 from .overlay import FramePainter, Paint
 from .stage_timer import StageTimer
 from .video_io import probe_video
 from .video_job import VideoJob
 from .windows import VideoWindows
 
-InputsType = Union[str, Sequence[str]]
-VIDEO_EXTENSIONS = ('.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.mpg',
-                    '.mpeg', '.ts', '.flv', '.wmv', '.3gp')
 # transforms that read annotations, which a raw video does not have
 _ANNOTATION_TRANSFORMS = ('LoadClipMasks', 'LoadClipCaptions')
 # metainfo the inferencer adds to every window so predictions can be placed
@@ -42,21 +39,14 @@ class SSUInferencer(BaseInferencer):
     """Run an SSU model on videos, streaming: decode, predict and write
     window by window, so memory does not grow with the video's length.
 
-    Frames are sampled at ``sample_fps`` (by default the config's ``fps``,
-    the rate the model was trained at) and cut into windows of
-    ``num_frames`` (the training clip length, see :class:`VideoWindows`).
-    The audio is decoded incrementally, mixed to mono and resampled to the
-    audio loader's rate. Each window's frames and waveform go through the
-    config's test pipeline in memory (:class:`LoadClipFramesFromNDArray`,
-    :class:`LoadClipAudioFromNDArray` replace the file loaders; annotation
-    loaders are dropped) and ``model.test_step``.
-
-    With ``out_dir`` every video gets a folder ``<out_dir>/<video name>/``
-    with ``overlay.mp4`` (every source frame, painted with the mask and
-    caption of the sampled frame it falls in, with the source's audio),
-    ``captions.srt`` and ``captions.vtt``, ``masks/<k>.png`` (0 silent /
-    255 sounding, or class indices) and ``predictions.json`` (the records
-    of :meth:`postprocess`), written by :class:`VideoJob`.
+    Frames are sampled at ``sample_fps`` and cut into windows of
+    ``num_frames`` with their audio (:class:`VideoWindows`), which go
+    through the config's test pipeline in memory (file loaders replaced by
+    :class:`LoadClipFramesFromNDArray` and :class:`LoadClipAudioFromNDArray`,
+    annotation loaders dropped) and ``model.test_step``. With ``out_dir``
+    every video gets a folder ``<out_dir>/<video name>/`` with the overlay
+    video, the masks, the subtitles and the records of :meth:`postprocess`
+    (see :class:`VideoJob`).
 
     Args:
         model (str | dict | Config): Config file or object.
@@ -74,14 +64,12 @@ class SSUInferencer(BaseInferencer):
         scope (str): Registry scope. Defaults to ``'mmseg'``.
 
     Attributes:
-        timer (StageTimer): Its ``timings`` hold the seconds spent since
-            construction in ``decode`` (both decoding passes, audio
-            included), ``preprocess`` (the test pipeline), ``model``
-            (``test_step``), ``render`` (painting and H.264-encoding the
-            source frames, on the render thread, so it overlaps the other
-            stages unless ``show``) and ``encode`` (the drawings, records,
-            mask PNGs, subtitles, waiting for the render thread and closing
-            the files).
+        timer (StageTimer): Seconds since construction in ``decode`` (both
+            decoding passes, audio included), ``preprocess`` (the test
+            pipeline), ``model`` (``test_step``), ``render`` (painting and
+            encoding the source frames, on the render thread unless
+            ``show``) and ``encode`` (drawings, records, mask PNGs,
+            subtitles, waiting for the render thread, closing the files).
     """
 
     def __init__(self,
@@ -182,20 +170,6 @@ class SSUInferencer(BaseInferencer):
             name=f'ssu_inferencer_{next(_INSTANCES)}', vis_backends=None,
             save_dir=None)
         return VISUALIZERS.build(vis_cfg)
-
-    @staticmethod
-    def list_videos(inputs: InputsType) -> List[str]:
-        """A path, a list of paths or a folder (its files with a video
-        extension, sorted) as a list of paths."""
-        if isinstance(inputs, str):
-            if osp.isdir(inputs):
-                return [
-                    osp.join(inputs, name)
-                    for name in sorted(os.listdir(inputs))
-                    if osp.splitext(name)[1].lower() in VIDEO_EXTENSIONS
-                ]
-            inputs = [inputs]
-        return list(inputs)
 
     def preprocess(self,
                    inputs: VideoWindows,
@@ -381,11 +355,11 @@ class SSUInferencer(BaseInferencer):
             ``error``), and ``visualization``, the overlay path of each
             video (None without ``out_dir`` or for a skipped video).
         """
-        videos = self.list_videos(inputs)
+        videos = list_videos(inputs)
         predictions, overlays = [], []
         for video in videos:
             try:
-                video_dir = safe_join(out_dir, self._video_name(
+                video_dir = safe_join(out_dir, output_name(
                     video, videos)) if out_dir else None
                 result = self.infer_video(video, video_dir, batch_size,
                                           return_datasamples,
@@ -403,10 +377,3 @@ class SSUInferencer(BaseInferencer):
                 safe_join(video_dir, 'overlay.mp4') if video_dir else None)
         return dict(predictions=predictions, visualization=overlays)
 
-    @staticmethod
-    def _video_name(video: str, videos: List[str]) -> str:
-        """The output folder name: the file name without its extension,
-        with it when two inputs share a stem."""
-        stem = osp.splitext(osp.basename(video))[0]
-        stems = [osp.splitext(osp.basename(v))[0] for v in videos]
-        return osp.basename(video) if stems.count(stem) > 1 else stem

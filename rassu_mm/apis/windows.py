@@ -95,7 +95,8 @@ class VideoWindows:
                    silent_if_no_audio: bool = False,
                    **meta) -> 'VideoWindows':
         """The windows of the video ``info``, decoded as they are iterated
-        (both decoders counted for ``decode``).
+        (both decoders counted for ``decode``): frames sampled at ``fps``,
+        audio mixed to mono and resampled to the audio loader's rate.
 
         Raises:
             ClipDataError: A video shorter than one ``1 / fps`` frame or,
