@@ -30,7 +30,9 @@ class AudioWindow:
 
     def take(self, start: int, stop: int) -> np.ndarray:
         """Samples ``[start, stop)`` (fewer past the end of the audio,
-        zeros for a silent video); earlier samples are then dropped."""
+        zeros for a silent video); earlier samples are then dropped, also
+        those decoded past a window's end but before the next one's start
+        (windows shorter than ``1 / fps`` apart leave gaps)."""
         pieces = [self.samples[start - self.start:]]
         end = self.start + len(self.samples)
         while self.chunks is not None and end < stop:
@@ -38,7 +40,7 @@ class AudioWindow:
             if chunk is None:
                 self.chunks = None
                 break
-            pieces.append(chunk)
+            pieces.append(chunk[max(0, start - end):])
             end += len(chunk)
         self.samples = np.concatenate(pieces)
         self.start = start

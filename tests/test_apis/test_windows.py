@@ -1,8 +1,10 @@
 """VideoWindows and AudioWindow: the windows the inferencer predicts."""
 import numpy as np
 
+from rassu_mm.apis import StageTimer, iter_audio, probe_video
 from rassu_mm.apis.windows import AudioWindow, VideoWindows
 from rassu_mm.datasets.audio import LogMelParams
+from .conftest import make_video
 
 
 def test_audio_window_returns_exact_slices():
@@ -13,6 +15,12 @@ def test_audio_window_returns_exact_slices():
     chunks = iter([wave[a:b] for a, b in zip(cuts[:-1], cuts[1:])])
     audio = AudioWindow(chunks, rate=1000)
     for start, stop in [(0, 500), (200, 3000), (2500, 6000), (6000, 12000)]:
+        np.testing.assert_array_equal(audio.take(start, stop),
+                                      wave[start:stop])
+    # a gap between two takes: the samples in it are skipped, not shifted
+    chunks = iter(np.array_split(wave, 10))
+    audio = AudioWindow(chunks, rate=1000)
+    for start, stop in [(0, 900), (1500, 2500), (2600, 2700), (7000, 9000)]:
         np.testing.assert_array_equal(audio.take(start, stop),
                                       wave[start:stop])
     silent = AudioWindow(None, rate=1000)
@@ -61,3 +69,21 @@ def test_video_windows_shorter_than_one_window():
     span = 2 + params.patch_sec + params.window_sec
     np.testing.assert_array_equal(windows[0]['waveform'],
                                   np.zeros(int(np.ceil(span * 100))))
+
+
+def test_windows_of_a_video_are_slices_of_its_whole_audio(tmp_path):
+    """At 1 fps, windows of 5 frames and their 4.985 s of audio leave
+    gaps of 15 ms: each window's audio still starts at its first frame."""
+    video = make_video(tmp_path / 'v.mp4', 12)
+    params = LogMelParams()
+    rate = params.sample_rate
+    whole = np.concatenate(list(iter_audio(video, 'v', rate)))
+    windows = list(
+        VideoWindows.from_video(
+            probe_video(video, 'v'), 'v', 5, 1.0, params, StageTimer()))
+    assert [w['frame_indices'][0] for w in windows] == [0, 5, 7]
+    length = int(np.ceil((4 + params.patch_sec + params.window_sec) * rate))
+    for window in windows:
+        start = window['frame_indices'][0] * rate
+        np.testing.assert_array_equal(window['waveform'],
+                                      whole[start:start + length])
