@@ -222,35 +222,31 @@ class SSUInferencer(BaseInferencer):
             ``visualization`` as given; with ``return_datasamples``,
             ``data_samples`` (``preds``).
         """
-        classes = self.dataset_meta.get('classes') or ()
-        records, masks = [], []
         with self.timer('encode'):
-            for sample in preds:
-                for k, mask, caption in self._new_frames(sample):
-                    record = dict(
-                        frame=k,
-                        time=k / self.sample_fps,
-                        caption=caption,
-                        sounding_area=float(((mask != 0) &
-                                             (mask != 255)).mean()))
-                    if self.seg_mode == 'semantic':
-                        labels = [
-                            int(v) for v in np.unique(mask)
-                            if v not in (0, 255)
-                        ]
-                        record.update(
-                            labels=labels,
-                            classes=[
-                                classes[v - 1] for v in labels
-                                if v <= len(classes)
-                            ])
-                    records.append(record)
-                    masks.append(mask)
-        outputs = dict(
-            predictions=records, masks=masks, visualization=visualization)
+            new = [f for sample in preds for f in self._new_frames(sample)]
+            outputs = dict(
+                predictions=[self._record(*frame) for frame in new],
+                masks=[mask for _, mask, _ in new],
+                visualization=visualization)
         if return_datasamples:
             outputs['data_samples'] = preds
         return outputs
+
+    def _record(self, k: int, mask: np.ndarray,
+                caption: Optional[str]) -> dict:
+        """The record of sampled frame ``k`` (see :meth:`postprocess`)."""
+        record = dict(
+            frame=k,
+            time=k / self.sample_fps,
+            caption=caption,
+            sounding_area=float(((mask != 0) & (mask != 255)).mean()))
+        if self.seg_mode == 'semantic':
+            classes = self.dataset_meta.get('classes') or ()
+            labels = [int(v) for v in np.unique(mask) if v not in (0, 255)]
+            record.update(
+                labels=labels,
+                classes=[classes[v - 1] for v in labels if v <= len(classes)])
+        return record
 
     def infer_video(self,
                     video: str,

@@ -256,3 +256,29 @@ def test_streamed_window_equals_the_whole_video_decoded(tmp_path,
     np.testing.assert_array_equal(direct.pred_sem_seg.data.numpy(),
                                   last.pred_sem_seg.data.numpy())
     assert direct.pred_captions == last.pred_captions
+
+
+def test_postprocess_records_of_the_new_frames(inferencer, monkeypatch):
+    """Of a window [3, 6) with 2 new frames: records of frames 4 and 5,
+    their masks and, for a semantic model, labels and class names (a
+    label past the class list has no name)."""
+    import torch
+    from mmengine.structures import PixelData
+
+    from rassu_mm.structures import SSUDataSample
+    monkeypatch.setattr(inferencer, 'seg_mode', 'semantic')
+    monkeypatch.setitem(inferencer.dataset_meta, 'classes', ('a', 'b', 'c'))
+    masks = torch.tensor([[[1, 1], [1, 1]], [[0, 2], [255, 4]],
+                          [[0, 0], [0, 0]]])
+    sample = SSUDataSample(
+        metainfo=dict(frame_indices=[3, 4, 5], num_new=2))
+    sample.pred_sem_seg = PixelData(data=masks)
+    sample.pred_captions = ['x', 'y', 'z']
+    out = inferencer.postprocess([sample], None, return_datasamples=True)
+    assert out['predictions'] == [
+        dict(frame=4, time=4.0, caption='y', sounding_area=0.5,
+             labels=[2, 4], classes=['b']),
+        dict(frame=5, time=5.0, caption='z', sounding_area=0.0, labels=[],
+             classes=[])]
+    np.testing.assert_array_equal(out['masks'], masks[1:].numpy())
+    assert out['visualization'] is None and out['data_samples'] == [sample]
