@@ -6,6 +6,7 @@ import weakref
 from typing import Counter, List, NamedTuple, Optional
 
 import torch
+import torch.utils._pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ._paths import REPO_ROOT
@@ -49,9 +50,10 @@ class HostSyncRecorder(TorchDispatchMode):
     ``nonzero``, ``unique``, ...), indexing and index assignment with a
     boolean mask (:data:`INDEX_OPS`), ``repeat_interleave`` without
     ``output_size``, and the host reads ``Tensor.cpu()``,
-    ``Tensor.numpy()`` and ``Tensor.tolist()`` (patched while recording;
-    a tensor a counted ``.cpu()`` returned is on the host, and reading it
-    again is not counted). Forward and backward passes are both seen.
+    ``Tensor.numpy()`` and ``Tensor.tolist()`` (patched while recording).
+    A tensor a ``.cpu()`` returned, and what is computed from such tensors
+    only, is on the host: reading it is not counted. Forward and backward
+    passes are both seen.
 
     Not counted, because on a CPU they cannot be told from no-op calls:
     ``Tensor.to(device)`` copies, whether to the host (``.to('cpu')``,
@@ -113,8 +115,17 @@ class HostSyncRecorder(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        inputs = [
+            t for t in pytree.tree_leaves((args, kwargs))
+            if isinstance(t, torch.Tensor)
+        ]
+        # what is computed from host copies only stays on the host
+        on_host = bool(inputs) and all(
+            self._host.get(id(t)) is t for t in inputs)
         name = func._schema.name
-        if name in SYNC_OPS:
+        if on_host:
+            pass
+        elif name in SYNC_OPS:
             self._record(name)
         elif name in INDEX_OPS and any(
                 isinstance(i, torch.Tensor) and i.dtype in (torch.bool,
@@ -124,7 +135,12 @@ class HostSyncRecorder(TorchDispatchMode):
         elif name == 'aten::repeat_interleave' and isinstance(
                 args[0], torch.Tensor) and kwargs.get('output_size') is None:
             self._record(name)
-        return func(*args, **kwargs)
+        out = func(*args, **kwargs)
+        if on_host:
+            for t in pytree.tree_leaves(out):
+                if isinstance(t, torch.Tensor):
+                    self._host[id(t)] = t
+        return out
 
 
 def _call_site() -> Optional[str]:

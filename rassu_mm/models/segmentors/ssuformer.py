@@ -253,18 +253,19 @@ class SSUFormer(BaseSegmentor):
         return losses
 
     def parse_losses(self, losses: dict) -> Tuple[Tensor, dict]:
-        """``BaseModel.parse_losses`` with the logged values read back to
-        the host in one copy, as floats (MMEngine's logging would read each
-        term with a host sync of its own).
+        """``BaseModel.parse_losses`` with the logged values copied to the
+        host at once (MMEngine's logging would read each term from the
+        device with a host sync of its own).
 
         Returns:
             tuple: the summed loss (a tensor, for the backward pass) and
-            the log variables (``loss`` first, then each term; floats).
+            the log variables (``loss`` first, then each term; 0-d float
+            tensors on the host).
         """
         loss, log_vars = super().parse_losses(losses)
         values = torch.stack([
             value.detach().float().reshape(()) for value in log_vars.values()
-        ]).tolist()
+        ]).cpu().unbind()
         return loss, OrderedDict(zip(log_vars, values))
 
     def predict(self, inputs: dict, data_samples: SampleList) -> SampleList:
