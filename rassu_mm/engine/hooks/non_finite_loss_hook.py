@@ -68,7 +68,8 @@ def non_finite_terms(outputs: dict) -> List[str]:
 
 def all_finite(outputs: dict) -> bool:
     """Whether every loss term of ``outputs`` (keys with ``'loss'``) is
-    finite, with one host-device sync.
+    finite, with at most one host-device sync (none for values already
+    on the host).
 
     MMEngine's ``parse_losses`` returns the sum of the terms as ``loss``,
     and a sum is finite only if every term is (a NaN or inf term makes it
@@ -136,10 +137,10 @@ class NonFiniteLossHook(Hook):
       parameter or buffer is non-finite, so that a NaN gradient of a
       finite loss cannot reach a checkpoint either.
 
-    Cost: the loss check is one host-device sync per iteration, on the
-    summed ``loss`` (:func:`all_finite`), which MMEngine's
-    ``RuntimeInfoHook`` has already read back for logging with every term
-    (so the device is idle by then). The weight check runs once per
+    Cost: the loss check reads the summed ``loss`` (:func:`all_finite`),
+    which ``SSUFormer.parse_losses`` has already copied to the host with
+    every logged term, so it adds no host-device sync for SSUFormer (one
+    per iteration for a model whose logged values stay on the device). The weight check runs once per
     checkpoint and validation (one sync per device).
 
     In multi-process runs each rank checks its own losses and names its
