@@ -1,8 +1,11 @@
 """tools/analysis_tools/benchmark_generation.py on a tiny head: the
 figures' properties and the sync counts, never timings."""
-import math
+import io
+import json
 
-from rassu_mm.testing import load_tool
+import pytest
+
+from rassu_mm.testing import REPO_ROOT, load_tool
 
 bench = load_tool('tools/analysis_tools/benchmark_generation.py')
 
@@ -18,28 +21,34 @@ def test_presets_and_overrides():
                                                                    15)
     # a worker process gets the resolved sizes, not the preset's
     worker = bench.parse_args(bench.worker_argv(args, False))
-    assert vars(worker) == dict(vars(args), worker=False, preset='demo')
+    assert vars(worker) == dict(vars(args), preset='demo')
 
 
-def test_measure_reports_steps_and_syncs():
-    results = bench.measure(bench.parse_args(TINY))
-    assert set(results) == {'greedy', 'beam'}
-    for result in results.values():
-        assert math.isfinite(result['step_ms'])
-        assert result['generate_ms'] > 0
-        # no EOS: one "all ended" read (after step 5 of 6 is none: the
-        # interval is 8) and one for the output length
-        assert result['syncs'] == 1
+def test_worker_reports_syncs_and_times_requests():
+    reply = io.StringIO()
+    bench.serve(bench.parse_args(TINY), io.StringIO('greedy 6\nbeam 1\n'),
+                reply)
+    hello, *times = (json.loads(line) for line in
+                     reply.getvalue().splitlines())
+    assert hello['rassu_mm'].startswith(REPO_ROOT)
+    # no EOS: one "all ended" read (the interval is 8, none after the last
+    # step) and one for the output length
+    assert hello['syncs'] == dict(greedy=1, beam=1)
+    assert len(times) == 2 and all(t > 0 for t in times)
 
 
-def test_report_gives_the_ratio_to_the_reference(capsys):
-    runs = dict(
-        this=[dict(greedy=dict(step_ms=1., generate_ms=9., syncs=2),
-                   **{'greedy+compile': dict(step_ms=.5, generate_ms=5.,
-                                             syncs=2)})] * 3,
-        ref=[dict(greedy=dict(step_ms=3., generate_ms=20., syncs=40))] * 3)
-    bench.report(runs, dict(this='this (abc)', ref='ref (123)'))
+def test_step_time_and_ratio(capsys):
+    times = dict(greedy={6: [0.010, 0.008], 1: [0.004, 0.003]})
+    this = bench.summarise(times, dict(greedy=2), 6)
+    assert this['greedy']['step_ms'] == pytest.approx(1.0)  # (8 - 3) / 5
+    assert this['greedy']['generate_ms'] == pytest.approx(8.0)
+    ref = dict(greedy=dict(step_ms=3., generate_ms=20., syncs=40))
+    compiled = {'greedy+compile': dict(step_ms=.5, generate_ms=5.,
+                                       syncs=None)}
+    bench.report(dict(this=dict(this, **compiled), ref=ref),
+                 dict(this='this (abc)', ref='ref (123)'))
     out = capsys.readouterr().out
     assert '| ref (123) | greedy | 3.000 | 20.0 | 40 |' in out
+    assert '| this (abc) | greedy+compile | 0.500 | 5.0 | as eager |' in out
     assert 'greedy: step 3.00x faster than ref (123)' in out
     assert 'greedy+compile: step 6.00x faster than ref (123)' in out

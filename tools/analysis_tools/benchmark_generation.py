@@ -8,28 +8,31 @@ synthetic sentences and times ``MoHECaptionHead.generate``, greedy and beam
 search. EOS is disabled so every caption has exactly ``--max-length``
 tokens. The decode step time is
 ``(t(max_length) - t(1)) / (max_length - 1)``: one generated token with the
-search's bookkeeping, without the prompts and the first (prefix) pass
-(``t``: the fastest of ``--repeats`` calls). Host syncs of one ``generate``
-call are counted with this tree's ``rassu_mm.testing.HostSyncRecorder``
-(what would block the host on a GPU), whichever tree is measured.
+search's bookkeeping, without the prompts and the first (prefix) pass; ``t``
+is the fastest of ``--rounds`` timings (each the mean of ``--repeats``
+calls), since other processes only ever add time. Host syncs of one
+``generate`` call are counted with this tree's
+``rassu_mm.testing.HostSyncRecorder`` (what would block the host on a GPU),
+whichever tree is measured; it cannot run compiled code, and a compiled step
+is one graph, so the compiled variants have the eager variants' syncs.
 
-Each measurement runs in a fresh process. ``--against REF`` (a commit,
-checked out in a temporary ``git worktree``, or a folder holding another
-checkout) measures that ``rassu_mm`` too, alternating with this one in every
-round (who goes first alternates), and reports the ratio of the medians over
-the rounds. Example::
+Each tree is measured by a worker process of its own. ``--against REF`` (a
+commit, checked out in a temporary ``git worktree``, or a folder holding
+another checkout) measures that ``rassu_mm`` too: the two workers take
+every timing in turn (who goes first alternates), so both see the same
+machine load, and the ratio of the step times is reported. Example::
 
     python tools/analysis_tools/benchmark_generation.py --against 100158e \\
-        --threads 2 --rounds 5 --compile
+        --threads 2 --compile
 """
 import argparse
+import functools
 import importlib
 import importlib.util
 import json
 import os
 import os.path as osp
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,8 +61,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--against', metavar='REF',
                         help='a commit (measured in a temporary git '
                         'worktree) or a folder holding another checkout')
-    parser.add_argument('--rounds', type=int, default=3,
-                        help='processes per tree, alternating')
+    parser.add_argument('--rounds', type=int, default=20,
+                        help='timings per tree, variant and length, '
+                        'alternating between the trees')
     parser.add_argument('--compile', action='store_true',
                         help='also time generation=dict(compile=True) '
                         '(this tree only)')
@@ -69,11 +73,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'train one on synthetic sentences)')
     for key in MODEL_KEYS:
         parser.add_argument(f"--{key.replace('_', '-')}", type=int)
-    parser.add_argument('--repeats', type=int, default=10,
-                        help='timed generate calls per measurement (the '
-                        'fastest counts)')
+    parser.add_argument('--repeats', type=int, default=3,
+                        help='generate calls per timing')
     parser.add_argument('--threads', type=int, default=1)
-    parser.add_argument('--worker', action='store_true',
+    parser.add_argument('--serve', action='store_true',
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     preset = dict(num_experts=4, beam_size=3, **PRESETS[args.preset])
@@ -113,19 +116,6 @@ def build_head(args: argparse.Namespace, tokenizer: str):
     return head
 
 
-def time_generate(generate, repeats: int, max_length: int) -> float:
-    """Fastest of ``repeats`` calls of ``generate(max_length)`` after a
-    warm-up call, in seconds (other processes only ever add time)."""
-    ids = generate(max_length)
-    assert ids.shape[1] == max_length, ids.shape
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        generate(max_length)
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def count_syncs(fn) -> int:
     """Host syncs of ``fn()``, counted by this tree's ``HostSyncRecorder``
     (imported from its file as a package of its own: the ``rassu_mm``
@@ -140,49 +130,81 @@ def count_syncs(fn) -> int:
     return len(syncs.events)
 
 
-def measure(args: argparse.Namespace) -> dict:
-    """Per strategy (and compiled variant): step ms, generate ms, syncs."""
+def variants(args: argparse.Namespace) -> dict:
+    """``generate(length)`` of a random head per variant (strategy, and
+    ``+compile`` with ``--compile``)."""
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         head = build_head(
             args, args.tokenizer or synthetic_tokenizer(args.vocab_size, tmp))
     torch.manual_seed(1)
-    n = args.clips * args.frames
-    shape = (n, args.memory_len, args.embed_dims)
+    shape = (args.clips * args.frames, args.memory_len, args.embed_dims)
     inputs = dict(memory=torch.randn(shape), memory_pos=torch.randn(shape),
                   region_embeds=None)
     samples = [BaseDataElement(metainfo=dict(num_frames=args.frames))
                for _ in range(args.clips)]
-    variants = [(s, {}) for s in STRATEGIES]
-    if args.compile:
-        variants += [(f'{s}+compile', dict(compile=True))
-                     for s in STRATEGIES]
-    results = {}
-    for name, extra in variants:
-        cfg = dict(strategy=name.split('+')[0], beam_size=args.beam_size,
-                   use_cache=True, **extra)
-
-        def generate(length, cfg=cfg):
-            return head.generate(inputs, samples, max_length=length, **cfg)
-
-        full = time_generate(generate, args.repeats, args.max_length)
-        first = time_generate(generate, args.repeats, 1)
-        results[name] = dict(
-            step_ms=1e3 * (full - first) / max(args.max_length - 1, 1),
-            generate_ms=1e3 * full,
-            syncs=count_syncs(lambda: generate(args.max_length)))
-    return results
+    out = {}
+    for strategy in STRATEGIES:
+        for name, extra in ((strategy, {}),
+                            (f'{strategy}+compile', dict(compile=True))):
+            if extra and not args.compile:
+                continue
+            cfg = dict(strategy=strategy, beam_size=args.beam_size,
+                       use_cache=True, **extra)
+            out[name] = functools.partial(_generate, head, inputs, samples,
+                                          cfg)
+    return out
 
 
-def run_worker(tree: str, argv: list) -> dict:
-    """``measure`` in a fresh process that imports ``rassu_mm`` from
-    ``tree``."""
+def _generate(head, inputs: dict, samples: list, cfg: dict,
+              length: int) -> torch.Tensor:
+    ids = head.generate(inputs, samples, max_length=length, **cfg)
+    assert ids.shape[1] == length, ids.shape
+    return ids
+
+
+def serve(args: argparse.Namespace, requests=sys.stdin,
+          reply=sys.stdout) -> None:
+    """Worker: build the head, warm every variant up (compiling), report
+    the ``rassu_mm`` imported and the syncs per variant, then answer each
+    request ``VARIANT LENGTH`` with the seconds of one ``generate`` call
+    (the mean of ``--repeats``)."""
+    import rassu_mm
+    generate = variants(args)
+    for fn in generate.values():
+        fn(args.max_length), fn(1)
+    # the recorder's dispatch mode cannot run compiled code; a compiled
+    # step is one graph, so the syncs are the eager variant's
+    syncs = {name: None if '+' in name else count_syncs(
+        functools.partial(fn, args.max_length))
+        for name, fn in generate.items()}
+    reply.write(json.dumps(dict(rassu_mm=rassu_mm.__file__,
+                                syncs=syncs)) + '\n')
+    reply.flush()
+    for line in requests:
+        name, length = line.split()
+        start = time.perf_counter()
+        for _ in range(args.repeats):
+            generate[name](int(length))
+        reply.write(json.dumps(
+            (time.perf_counter() - start) / args.repeats) + '\n')
+        reply.flush()
+
+
+def spawn(tree: str, argv: list):
+    """A ``--serve`` process of this tool importing ``rassu_mm`` from
+    ``tree``, and its first reply."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [tree, os.environ.get('PYTHONPATH', '')]))
-    out = subprocess.run(
-        [sys.executable, osp.abspath(__file__), '--worker', *argv], env=env,
-        cwd=tree, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+        [tree] + os.environ.get('PYTHONPATH', '').split(os.pathsep)))
+    proc = subprocess.Popen(
+        [sys.executable, osp.abspath(__file__), *argv, '--serve'],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=tree,
+        text=True)
+    hello = json.loads(proc.stdout.readline())
+    if not hello['rassu_mm'].startswith(osp.join(tree, 'rassu_mm')):
+        raise RuntimeError(f"the worker for {tree} imported "
+                           f"{hello['rassu_mm']}")
+    return proc, hello
 
 
 def worker_argv(args: argparse.Namespace, with_compile: bool) -> list:
@@ -195,32 +217,41 @@ def worker_argv(args: argparse.Namespace, with_compile: bool) -> list:
     return argv + (['--compile'] if with_compile else [])
 
 
-def report(runs: dict, labels: dict) -> None:
-    """Median over the rounds of each tree's step ms per variant, the
-    syncs, and the ratios ``ref / this`` (> 1: this tree is faster)."""
+def summarise(times: dict, syncs: dict, max_length: int) -> dict:
+    """Per variant: decode step ms from the fastest ``max_length`` and
+    1-token calls, generate ms (the fastest), syncs."""
+    return {
+        name: dict(
+            step_ms=1e3 * (min(t[max_length]) - min(t[1])) /
+            max(max_length - 1, 1),
+            generate_ms=1e3 * min(t[max_length]),
+            syncs=syncs[name])
+        for name, t in times.items()
+    }
+
+
+def report(results: dict, labels: dict) -> None:
+    """Each tree's figures per variant and the ratios ``ref / this`` of
+    the step times (> 1: this tree is faster)."""
     print('| tree | variant | decode step ms | generate ms | host syncs |')
     print('|---|---|---|---|---|')
-    medians = {}
-    for tree, results in runs.items():
-        for variant in results[0]:
-            step = statistics.median(r[variant]['step_ms'] for r in results)
-            full = statistics.median(r[variant]['generate_ms']
-                                     for r in results)
-            medians[tree, variant] = step
-            print(f'| {labels[tree]} | {variant} | {step:.3f} | {full:.1f} '
-                  f"| {results[0][variant]['syncs']} |")
-    if 'ref' in runs:
-        for variant in runs['this'][0]:
-            ratio = medians['ref', variant.split('+')[0]] / medians['this',
-                                                                    variant]
-            print(f"{variant}: step {ratio:.2f}x faster than {labels['ref']}")
+    for tree, result in results.items():
+        for variant, r in result.items():
+            syncs = 'as eager' if r['syncs'] is None else r['syncs']
+            print(f"| {labels[tree]} | {variant} | {r['step_ms']:.3f} | "
+                  f"{r['generate_ms']:.1f} | {syncs} |")
+    if 'ref' in results:
+        for variant, r in results['this'].items():
+            ref = results['ref'][variant.split('+')[0]]
+            print(f'{variant}: step {ref["step_ms"] / r["step_ms"]:.2f}x '
+                  f"faster than {labels['ref']}")
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> dict:
     args = parse_args(argv)
-    if args.worker:
-        print(json.dumps(measure(args)))
-        return
+    if args.serve:
+        serve(args)
+        return {}
     compare = _benchmark_tool()
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
@@ -229,30 +260,45 @@ def main(argv=None) -> None:
             trees['ref'] = compare.checkout(args.against, tmp)
         labels = {name: f'{name} ({compare.describe_tree(root)})'
                   for name, root in trees.items()}
-        runs = {name: [] for name in trees}
+        procs, syncs, times = {}, {}, {}
         try:
+            for name, root in trees.items():
+                procs[name], hello = spawn(
+                    root, worker_argv(args, args.compile and name == 'this'))
+                syncs[name] = hello['syncs']
+                times[name] = {v: {args.max_length: [], 1: []}
+                               for v in hello['syncs']}
             for i in range(args.rounds):
-                # who goes first alternates
-                for name in list(trees)[::1 if i % 2 else -1]:
-                    runs[name].append(run_worker(
-                        trees[name],
-                        worker_argv(args, args.compile and name == 'this')))
+                for variant in times['this']:
+                    for length in (args.max_length, 1):
+                        # who goes first alternates
+                        for name in list(trees)[::1 if i % 2 else -1]:
+                            if variant in times[name]:
+                                times[name][variant][length].append(
+                                    compare.ask(procs[name],
+                                                f'{variant} {length}'))
         finally:
+            for proc in procs.values():
+                proc.stdin.close()
+                proc.wait()
             if trees.get('ref', '').startswith(tmp):
                 subprocess.run(['git', '-C', REPO, 'worktree', 'remove',
                                 '--force', trees['ref']], check=True)
+    results = {name: summarise(times[name], syncs[name], args.max_length)
+               for name in trees}
     print(f'{args.preset} head ({args.embed_dims} channels, '
           f'{args.num_layers} layers), {args.clips * args.frames} frames, '
           f'{args.max_length} tokens, beam {args.beam_size}; '
           f'{args.threads} torch threads, {os.cpu_count()} CPUs, '
-          f'{args.rounds} rounds, 1-min load average {load_start:.2f}->'
-          f'{os.getloadavg()[0]:.2f}')
-    report(runs, labels)
+          f'{args.rounds} rounds x {args.repeats} calls, 1-min load average '
+          f'{load_start:.2f}->{os.getloadavg()[0]:.2f}')
+    report(results, labels)
+    return results
 
 
 def _benchmark_tool():
-    """``benchmark.py`` of this tree (its ``checkout`` and
-    ``describe_tree``)."""
+    """``benchmark.py`` of this tree (its ``checkout``, ``describe_tree``
+    and ``ask``)."""
     spec = importlib.util.spec_from_file_location(
         '_benchmark_tool', osp.join(osp.dirname(__file__), 'benchmark.py'))
     module = importlib.util.module_from_spec(spec)
