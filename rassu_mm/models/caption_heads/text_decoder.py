@@ -210,6 +210,11 @@ def decode_step(decoder: MoETextDecoder, token: Tensor, position: Tensor,
     """
     logits, _ = decoder(token, None, context=context, cache=cache,
                         positions=position)
+    return _last_log_probs(logits)
+
+
+def _last_log_probs(logits: Tensor) -> Tensor:
+    """float32 log-probabilities ``[N, V]`` at the last of ``[N, S, V]``."""
     return F.log_softmax(logits[:, -1].float(), dim=-1)
 
 
@@ -276,7 +281,7 @@ class DecodeState:
             logits, _ = self.decoder(tokens, self.memory, self.prefix,
                                      self.context,
                                      memory_pos=self.memory_pos)
-            return F.log_softmax(logits[:, -1].float(), dim=-1)
+            return _last_log_probs(logits)
         num_prompts = 0 if self.prefix is None else self.prefix.shape[1]
         self.cache = self.decoder.kv_cache(num_prompts + self.max_length,
                                            self.memory.shape[1])
@@ -287,7 +292,7 @@ class DecodeState:
                                  memory_pos=self.memory_pos,
                                  positions=positions)
         self.position = positions[-1:]
-        return F.log_softmax(logits[:, -1].float(), dim=-1)
+        return _last_log_probs(logits)
 
     def expand(self, repeats: int) -> None:
         """Repeat every row ``repeats`` times (beam search), before the
