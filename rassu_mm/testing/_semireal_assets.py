@@ -115,3 +115,18 @@ def write_tiny_semireal_assets(root: str, classes, seed: int = 0) -> Dict[
             f,
             indent=1)
     return frequencies
+
+
+def write_tiny_semireal_set(root: str, num_clips, num_frames: int,
+                            size) -> tuple:
+    """A tiny asset tree (:func:`write_tiny_semireal_assets`, every
+    sr-Music class) at ``root/assets`` and an sr-Music set generated from it
+    at ``root/data`` (``num_clips``: train, val, test, test_real);
+    returns ``(assets, data)``."""
+    from rassu_mm.datasets.semireal import (SR_MUSIC_CLASSES,
+                                            make_semireal_dataset)
+    assets, data = osp.join(root, 'assets'), osp.join(root, 'data')
+    write_tiny_semireal_assets(assets, SR_MUSIC_CLASSES)
+    make_semireal_dataset(assets, data, num_clips=num_clips,
+                          num_frames=num_frames, size=size, progress=False)
+    return assets, data

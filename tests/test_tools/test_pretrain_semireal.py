@@ -8,10 +8,9 @@ import torch
 from mmengine.config import Config
 
 from mmseg.registry import MODELS
-from rassu_mm.datasets.semireal import SR_MUSIC_CLASSES, make_semireal_dataset
 from rassu_mm.models.pretrained import PretrainedKeysError
 from rassu_mm.models.tokenization import train_caption_tokenizer
-from rassu_mm.testing import load_tool, repo_path, write_tiny_semireal_assets
+from rassu_mm.testing import load_tool, repo_path, write_tiny_semireal_set
 
 CONFIG = repo_path('configs', 'semireal', 'ssuformer_sr_music.py')
 
@@ -19,10 +18,8 @@ CONFIG = repo_path('configs', 'semireal', 'ssuformer_sr_music.py')
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp('sr')
-    assets, data = str(root / 'assets'), str(root / 'data')
-    write_tiny_semireal_assets(assets, SR_MUSIC_CLASSES)
-    make_semireal_dataset(assets, data, num_clips=(6, 0, 3, 3),
-                          num_frames=2, size=(64, 64), progress=False)
+    assets, data = write_tiny_semireal_set(str(root), (6, 0, 3, 3), 2,
+                                           (64, 64))
     tool = load_tool('tools/misc/pretrain_semireal.py')
     outs, reports = {}, {}
     for encoder, out in (('audio', 'audio.pth'), ('backbone', 'bb.pth'),

@@ -7,18 +7,13 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from rassu_mm.datasets.semireal import SR_MUSIC_CLASSES, make_semireal_dataset
-from rassu_mm.testing import load_tool, write_tiny_semireal_assets
+from rassu_mm.testing import load_tool, write_tiny_semireal_set
 
 
 @pytest.fixture(scope='module')
 def sr_music(tmp_path_factory):
-    root = tmp_path_factory.mktemp('sr')
-    assets, data = str(root / 'assets'), str(root / 'data')
-    write_tiny_semireal_assets(assets, SR_MUSIC_CLASSES)
-    make_semireal_dataset(assets, data, num_clips=(0, 0, 12, 0),
-                          num_frames=3, size=(48, 48), progress=False)
-    return assets, data
+    return write_tiny_semireal_set(
+        str(tmp_path_factory.mktemp('sr')), (0, 0, 12, 0), 3, (48, 48))
 
 
 def test_trivial_answers(sr_music):
