@@ -38,6 +38,8 @@ from tqdm import tqdm
 
 from mmseg.registry import MODELS
 
+from rassu_mm.datasets.batch_augment import augment_pairs, box_crops
+
 CLIP_SIZES = dict(
     vision=dict(
         hidden_size=128,
@@ -214,7 +216,7 @@ def pretrain_backbone(cfg: Config, args) -> dict:
         return F.cross_entropy(logits, target)
 
     train_loop(model, [torch.from_numpy(x), torch.from_numpy(y)], loss, args,
-               augment=flip_pair)
+               augment=lambda batch, gen: augment_pairs(*batch, gen))
     report = dict(num_train_frames=len(x))
     for split in ('test', 'test_real'):
         xs, ys = frame_examples(args.data_root, args.asset_root,
@@ -223,14 +225,6 @@ def pretrain_backbone(cfg: Config, args) -> dict:
         report[split] = segmentation_metrics(pred, ys, num_classes)
     save_state(backbone, args.out)
     return report
-
-
-def flip_pair(batch: List[torch.Tensor], gen: torch.Generator):
-    """Flip images ``[N, H, W, 3]`` and dense labels ``[N, H, W]`` left to
-    right, a random half of the batch."""
-    flip = torch.rand(len(batch[0]), generator=gen) < 0.5
-    return [torch.where(flip.view(-1, *[1] * (t.dim() - 1)), t.flip(2), t)
-            for t in batch]
 
 
 # ----------------------------------------------------------------- CLIP
@@ -330,25 +324,30 @@ def text_embeds(model, tokens) -> torch.Tensor:
 
 def zero_shot(model, tokenizer, frames, owner, masks, labels) -> dict:
     """Top-1 of ``'a <class>'`` over the classes on single-object
-    examples."""
+    examples, each seen as MCM sees it (the masked frame) and as a crop
+    (the masked frame zoomed onto the object's box)."""
     keep = labels >= 0
     prompts = tokenizer([f'a {c}' for c in class_names()],
                         padding=True, return_tensors='pt')
     model.eval()
     with torch.no_grad():
         text = F.normalize(text_embeds(model, prompts), dim=-1)
-        scores = []
+        preds = dict(frame=[], crop=[])
         for idx in np.array_split(np.flatnonzero(keep),
                                   max(1, keep.sum() // 256)):
-            pixels = clip_pixels(
-                torch.from_numpy(frames[owner[idx]]),
-                torch.from_numpy(masks[idx]),
-                model.config.vision_config.image_size)
-            image = F.normalize(image_embeds(model, pixels), dim=-1)
-            scores.append(image @ text.T)
-    pred = torch.cat(scores).argmax(1).numpy()
+            views = dict(frame=(torch.from_numpy(frames[owner[idx]]),
+                                torch.from_numpy(masks[idx])))
+            views['crop'] = box_crops(*views['frame'])
+            for name, view in views.items():
+                pixels = clip_pixels(*view,
+                                     model.config.vision_config.image_size)
+                image = F.normalize(image_embeds(model, pixels), dim=-1)
+                preds[name].append((image @ text.T).argmax(1))
     return dict(
-        zero_shot_top1=float((pred == labels[keep]).mean()),
+        zero_shot_top1=float(
+            (torch.cat(preds['crop']).numpy() == labels[keep]).mean()),
+        zero_shot_top1_masked_frame=float(
+            (torch.cat(preds['frame']).numpy() == labels[keep]).mean()),
         num_crops=int(keep.sum()))
 
 
@@ -374,10 +373,11 @@ def pretrain_clip(cfg: Config, args) -> dict:
             texts[i][int(torch.randint(len(texts[i]), (1, ), generator=gen))]
             for i in idx.tolist()
         ]
-        batch = flip_pair([
+        batch = augment_pairs(
             torch.from_numpy(frames[owner[idx.numpy()]]),
-            torch.from_numpy(masks[idx.numpy()])
-        ], gen)
+            torch.from_numpy(masks[idx.numpy()]),
+            gen,
+            crop_prob=args.crop_prob)
         pixels = clip_pixels(*batch, image_size)
         tokens = tokenizer(chosen, padding=True, return_tensors='pt')
         image = F.normalize(image_embeds(model, pixels), dim=-1)
@@ -470,6 +470,9 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int)
     parser.add_argument('--lr', type=float)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--crop-prob', type=float, default=0.5,
+        help='clip: share of training views zoomed onto the object box')
     args = parser.parse_args(argv)
     for key, value in DEFAULTS[args.encoder].items():
         if getattr(args, key) is None:
