@@ -4,7 +4,6 @@ import math
 import os.path as osp
 from typing import Callable, Dict, Iterator, Optional
 
-import numpy as np
 import torch.nn as nn
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.infer.infer import BaseInferencer, ModelType
@@ -14,23 +13,18 @@ from tqdm import tqdm
 
 from mmseg.registry import DATASETS, VISUALIZERS
 from mmseg.utils import ConfigType, SampleList
-from rassu_mm.datasets.audio import LogMelParams
 from rassu_mm.datasets.errors import ClipDataError
-from rassu_mm.datasets.transforms import PackSSUInputs
 from rassu_mm.utils.checkpoint import load_model_weights
 from rassu_mm.utils.paths import UnsafePathError, safe_join
 from rassu_mm.visualization import SSULocalVisualizer
-from .inputs import InputsType, list_videos, output_name
+from .inputs import InputsType, list_videos, output_name, window_pipeline
 from .overlay import FramePainter, Paint
+from .records import frame_record, new_frames
 from .stage_timer import StageTimer
 from .video_io import probe_video
 from .video_job import VideoJob
 from .windows import VideoWindows
 
-# transforms that read annotations, which a raw video does not have
-_ANNOTATION_TRANSFORMS = ('LoadClipMasks', 'LoadClipCaptions')
-# metainfo the inferencer adds to every window so predictions can be placed
-_WINDOW_KEYS = ('video_path', 'frame_indices', 'num_new')
 ErrorHandler = Callable[[str, Exception], None]
 _INSTANCES = itertools.count()
 
@@ -41,12 +35,10 @@ class SSUInferencer(BaseInferencer):
 
     Frames are sampled at ``sample_fps`` and cut into windows of
     ``num_frames`` with their audio (:class:`VideoWindows`), which go
-    through the config's test pipeline in memory (file loaders replaced by
-    :class:`LoadClipFramesFromNDArray` and :class:`LoadClipAudioFromNDArray`,
-    annotation loaders dropped) and ``model.test_step``. With ``out_dir``
-    every video gets a folder ``<out_dir>/<video name>/`` with the overlay
-    video, the masks, the subtitles and the records of :meth:`postprocess`
-    (see :class:`VideoJob`).
+    through the config's test pipeline in memory (:func:`window_pipeline`)
+    and ``model.test_step``. With ``out_dir`` every video gets a folder
+    ``<out_dir>/<video name>/`` with the overlay video, the masks, the
+    subtitles and the records of :meth:`postprocess` (:class:`VideoJob`).
 
     Args:
         model (str | dict | Config): Config file or object.
@@ -58,18 +50,16 @@ class SSUInferencer(BaseInferencer):
             defaults to the config's ``fps`` (1 when absent). Higher values
             give denser predictions.
         overlay_preset (str): x264 speed preset of ``overlay.mp4``.
-            Defaults to ``'ultrafast'``: encoding every source frame costs
-            more than the model on CPU; a slower preset (``'veryfast'``,
-            ``'medium'``) gives a smaller file of the same quality.
+            Defaults to ``'ultrafast'`` (encoding every source frame costs
+            more than the model on CPU); slower ones give smaller files.
         scope (str): Registry scope. Defaults to ``'mmseg'``.
 
     Attributes:
         timer (StageTimer): Seconds since construction in ``decode`` (both
-            decoding passes, audio included), ``preprocess`` (the test
-            pipeline), ``model`` (``test_step``), ``render`` (painting and
-            encoding the source frames, on the render thread unless
-            ``show``) and ``encode`` (drawings, records, mask PNGs,
-            subtitles, waiting for the render thread, closing the files).
+            decoding passes), ``preprocess`` (the test pipeline), ``model``
+            (``test_step``), ``render`` (painting and encoding the source
+            frames, on the render thread unless ``show``) and ``encode``
+            (the rest of the writing and waiting for the render thread).
     """
 
     def __init__(self,
@@ -80,10 +70,7 @@ class SSUInferencer(BaseInferencer):
                  sample_fps: Optional[float] = None,
                  overlay_preset: str = 'ultrafast',
                  scope: str = 'mmseg') -> None:
-        import rassu_mm  # noqa: F401  registers components, safe loading
         init_default_scope(scope)
-        self.dataset_meta: dict = {}
-        self.audio_params = LogMelParams()
         self.weights = weights
         self.overlay_preset = overlay_preset
         super().__init__(
@@ -94,9 +81,6 @@ class SSUInferencer(BaseInferencer):
         self.seg_mode = cfg.test_dataloader.dataset.get(
             'seg_mode', cfg.get('seg_mode', 'binary'))
         self.with_captions = cfg.model.get('caption_head') is not None
-        dataset_cls = DATASETS.get(cfg.test_dataloader.dataset.type)
-        if not self.dataset_meta and dataset_cls is not None:
-            self.dataset_meta = dict(dataset_cls.METAINFO)
         self.visualizer.seg_mode = self.seg_mode
         self.visualizer.set_dataset_meta(
             self.dataset_meta.get('classes'),
@@ -115,47 +99,28 @@ class SSUInferencer(BaseInferencer):
                                cfg: Optional[ConfigType]) -> None:
         """Load the weights (a published file that leaves the frozen
         pretrained ones to ``init_weights`` too) and keep the checkpoint's
-        ``dataset_meta``."""
+        ``dataset_meta``, else the ``METAINFO`` of the config's dataset."""
         if checkpoint is None:
             print_log(
                 'no checkpoint given: the model keeps its initial weights',
                 logger='current')
-            return
-        load_model_weights(model, checkpoint, str(self.weights))
-        self.dataset_meta = dict(
-            checkpoint.get('meta', {}).get('dataset_meta') or {})
+        else:
+            load_model_weights(model, checkpoint, str(self.weights))
+        meta = (checkpoint or {}).get('meta', {}).get('dataset_meta')
+        dataset_cls = DATASETS.get(cfg.test_dataloader.dataset.type)
+        self.dataset_meta = dict(meta or getattr(dataset_cls, 'METAINFO', {}))
 
     def _init_pipeline(self, cfg: ConfigType) -> Compose:
-        """The test pipeline on decoded arrays: file loaders become their
-        in-memory counterparts, annotation loaders are dropped and the
-        window's placement is packed into the metainfo."""
-        pipeline = []
-        for transform in cfg.test_dataloader.dataset.pipeline:
-            transform = dict(transform)
-            kind = transform['type']
-            if kind in _ANNOTATION_TRANSFORMS:
-                continue
-            if kind == 'LoadClipFrames':
-                transform = dict(
-                    type='LoadClipFramesFromNDArray',
-                    to_float32=transform.get('to_float32', False))
-            elif kind == 'LoadClipAudio':
-                params = {
-                    k: v
-                    for k, v in transform.items()
-                    if k in LogMelParams.__dataclass_fields__
-                }
-                self.audio_params = LogMelParams(**params)
-                transform = dict(type='LoadClipAudioFromNDArray', **params)
-            elif kind == 'PackSSUInputs':
-                keys = transform.get('meta_keys', PackSSUInputs().meta_keys)
-                transform['meta_keys'] = tuple(keys) + _WINDOW_KEYS
-            pipeline.append(transform)
+        """The test pipeline on decoded windows (:func:`window_pipeline`);
+        keeps the audio loader's parameters for cutting the audio."""
+        pipeline, self.audio_params = window_pipeline(
+            cfg.test_dataloader.dataset.pipeline)
         return Compose(pipeline)
 
     def _init_collate(self, cfg: ConfigType) -> Callable:
-        """The test loader's ``collate_fn``, by default ``pseudo_collate``
-        (as the test loader)."""
+        """``pseudo_collate`` (as the test loader) unless the test loader
+        names a ``collate_fn`` (MMEngine's look-up of the default warns
+        that mmseg has no function registry)."""
         if cfg.test_dataloader.get('collate_fn') is None:
             return pseudo_collate
         return super()._init_collate(cfg)
@@ -186,16 +151,6 @@ class SSUInferencer(BaseInferencer):
         with self.timer('model'):
             return super().forward(inputs, **kwargs)
 
-    @staticmethod
-    def _new_frames(sample) -> Iterator[tuple]:
-        """``(k, mask [H, W] uint8, caption)`` of the frames of a window
-        prediction that no earlier window predicted."""
-        masks = sample.pred_sem_seg.data.cpu().numpy().astype(np.uint8)
-        captions = sample.get('pred_captions') or [None] * len(masks)
-        indices = sample.frame_indices
-        for t in range(len(indices) - sample.num_new, len(indices)):
-            yield indices[t], masks[t], captions[t]
-
     def visualize(self, inputs: list, preds: SampleList) -> Dict[int, Paint]:
         """The drawings (mask colours, caption) of the sampled frames new
         in ``preds``, as ``{k: Paint}``: :class:`VideoJob` paints them on
@@ -205,7 +160,7 @@ class SSUInferencer(BaseInferencer):
             return {
                 k: self.painter.prepare(mask, caption)
                 for sample in preds
-                for k, mask, caption in self._new_frames(sample)
+                for k, mask, caption in new_frames(sample)
             }
 
     def postprocess(self,
@@ -215,47 +170,35 @@ class SSUInferencer(BaseInferencer):
         """Pack the outputs of a batch of windows.
 
         Returns:
-            dict: ``predictions``, per new sampled frame a record: ``frame``
-            (index), ``time`` (s), ``caption``, ``sounding_area`` (share of
-            sounding pixels) and, for semantic models, ``labels`` and
-            ``classes``; ``masks``, their masks ([H, W] uint8);
-            ``visualization`` as given; with ``return_datasamples``,
+            dict: ``predictions``, the record of each new sampled frame
+            (:func:`frame_record`; with ``labels`` and ``classes`` for a
+            semantic model), ``masks``, their masks ([H, W] uint8),
+            ``visualization`` as given and, with ``return_datasamples``,
             ``data_samples`` (``preds``).
         """
+        semantic = self.seg_mode == 'semantic'
+        classes = (self.dataset_meta.get('classes') or ()) if semantic else None
         with self.timer('encode'):
-            new = [f for sample in preds for f in self._new_frames(sample)]
+            new = [frame for sample in preds for frame in new_frames(sample)]
             outputs = dict(
-                predictions=[self._record(*frame) for frame in new],
+                predictions=[
+                    frame_record(*frame, self.sample_fps, classes)
+                    for frame in new
+                ],
                 masks=[mask for _, mask, _ in new],
                 visualization=visualization)
         if return_datasamples:
             outputs['data_samples'] = preds
         return outputs
 
-    def _record(self, k: int, mask: np.ndarray,
-                caption: Optional[str]) -> dict:
-        """The record of sampled frame ``k`` (see :meth:`postprocess`)."""
-        record = dict(
-            frame=k,
-            time=k / self.sample_fps,
-            caption=caption,
-            sounding_area=float(((mask != 0) & (mask != 255)).mean()))
-        if self.seg_mode == 'semantic':
-            classes = self.dataset_meta.get('classes') or ()
-            labels = [int(v) for v in np.unique(mask) if v not in (0, 255)]
-            record.update(
-                labels=labels,
-                classes=[classes[v - 1] for v in labels if v <= len(classes)])
-        return record
-
     def infer_video(self,
                     video: str,
                     out_dir: Optional[str] = None,
-                    batch_size: int = 1,
                     return_datasamples: bool = False,
-                    silent_if_no_audio: bool = False,
+                    batch_size: int = 1,
                     show: bool = False,
                     wait_time: float = 0,
+                    silent_if_no_audio: bool = False,
                     progress: bool = False) -> dict:
         """Predict one video, streaming (see the class docstring).
 
@@ -263,12 +206,22 @@ class SSUInferencer(BaseInferencer):
             video (str): The video file.
             out_dir (str, optional): This video's output folder; None writes
                 nothing.
+            return_datasamples (bool): Also return every window's
+                :class:`SSUDataSample` (these hold full-size masks, so
+                memory grows with the video). Defaults to False.
+            batch_size (int): Windows per forward pass. Defaults to 1.
+            show (bool): Show the painted frames in a window. Defaults to
+                False.
+            wait_time (float): Seconds each shown frame waits. Defaults to 0
+                (as fast as possible).
+            silent_if_no_audio (bool): Treat a video without an audio track
+                as silent instead of refusing it. Defaults to False.
+            progress (bool): Show a progress bar. Defaults to False.
 
         Returns:
             dict: ``video``, ``out_dir``, ``frames`` (the records of
             :meth:`postprocess`) and, with ``return_datasamples``,
-            ``data_samples`` (every window's :class:`SSUDataSample`: these
-            hold full-size masks, so memory grows with the video).
+            ``data_samples``.
 
         Raises:
             ClipDataError: Unreadable file, no video stream, no audio track
@@ -288,25 +241,20 @@ class SSUInferencer(BaseInferencer):
                        self.overlay_preset, self.with_captions, self.seg_mode)
         total = None if info.duration is None else math.ceil(
             info.duration * self.sample_fps / self.num_frames / batch_size)
+        batches = tqdm(self.preprocess(windows, batch_size), desc=clip_id,
+                       total=total, disable=not progress)
         samples = []
         try:
-            for data in tqdm(
-                    self.preprocess(windows, batch_size),
-                    desc=clip_id,
-                    total=total,
-                    disable=not progress):
+            for data in batches:
                 preds = self.forward(data)
                 visualization = self.visualize(data, preds) if paint else None
                 outputs = self.postprocess(preds, visualization,
                                            return_datasamples)
-                with self.timer('encode'):
-                    job.write(outputs)
+                job.write(outputs)
                 samples += outputs.get('data_samples', [])
-            with self.timer('encode'):
-                job.finish()  # source frames after the last whole window
+            job.finish()  # source frames after the last whole window
         finally:
-            with self.timer('encode'):
-                job.close()
+            job.close()
         result = dict(video=video, out_dir=out_dir, frames=job.records)
         if return_datasamples:
             result['data_samples'] = samples
@@ -317,33 +265,22 @@ class SSUInferencer(BaseInferencer):
                  return_datasamples: bool = False,
                  batch_size: int = 1,
                  out_dir: str = '',
-                 show: bool = False,
-                 wait_time: float = 0,
-                 silent_if_no_audio: bool = False,
                  on_error: Optional[ErrorHandler] = None,
-                 progress: bool = False) -> dict:
+                 **kwargs) -> dict:
         """Predict every video of ``inputs``.
 
         Args:
             inputs (str | list[str]): A video, a list of videos or a folder
                 (its files with a video extension).
-            return_datasamples (bool): Also return every window's
-                :class:`SSUDataSample` (memory grows with the video).
-                Defaults to False.
-            batch_size (int): Windows per forward pass. Defaults to 1.
             out_dir (str): Write each video's outputs to
                 ``<out_dir>/<video name>/``; ``''`` writes nothing.
-            show (bool): Show the painted frames in a window. Defaults to
-                False.
-            wait_time (float): Seconds each shown frame waits. Defaults to 0
-                (as fast as possible).
-            silent_if_no_audio (bool): Treat a video without an audio track
-                as silent instead of refusing it. Defaults to False.
             on_error (callable, optional): Called as ``on_error(video,
                 error)`` for an unusable video (:class:`ClipDataError`,
                 :class:`UnsafePathError`), which is then skipped; None
                 raises the error.
-            progress (bool): Show a progress bar per video.
+            return_datasamples, batch_size, **kwargs: The options of
+                :meth:`infer_video` (also ``show``, ``wait_time``,
+                ``silent_if_no_audio``, ``progress``).
 
         Returns:
             dict: ``predictions``, one dict per video (see
@@ -352,24 +289,21 @@ class SSUInferencer(BaseInferencer):
             video (None without ``out_dir`` or for a skipped video).
         """
         videos = list_videos(inputs)
-        predictions, overlays = [], []
+        results = []
         for video in videos:
             try:
                 video_dir = safe_join(out_dir, output_name(
                     video, videos)) if out_dir else None
-                result = self.infer_video(video, video_dir, batch_size,
-                                          return_datasamples,
-                                          silent_if_no_audio, show,
-                                          wait_time, progress)
+                results.append(
+                    self.infer_video(video, video_dir, return_datasamples,
+                                     batch_size, **kwargs))
             except (ClipDataError, UnsafePathError) as err:
                 if on_error is None:
                     raise
                 on_error(video, err)
-                predictions.append(dict(video=video, error=str(err)))
-                overlays.append(None)
-                continue
-            predictions.append(result)
-            overlays.append(
-                safe_join(video_dir, 'overlay.mp4') if video_dir else None)
-        return dict(predictions=predictions, visualization=overlays)
-
+                results.append(dict(video=video, error=str(err)))
+        overlays = [
+            osp.join(r['out_dir'], 'overlay.mp4') if r.get('out_dir') else None
+            for r in results
+        ]
+        return dict(predictions=results, visualization=overlays)

@@ -1,12 +1,19 @@
-"""The inferencer's inputs: the videos of a folder, their output
-folders."""
+"""The inferencer's inputs: the videos of a folder, their output folders
+and the test pipeline on decoded windows."""
 import os
 import os.path as osp
-from typing import List, Sequence, Union
+from typing import List, Sequence, Tuple, Union
+
+from rassu_mm.datasets.audio import LogMelParams
+from rassu_mm.datasets.transforms import PackSSUInputs
 
 InputsType = Union[str, Sequence[str]]
 VIDEO_EXTENSIONS = ('.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.mpg',
                     '.mpeg', '.ts', '.flv', '.wmv', '.3gp')
+# transforms that read annotations, which a raw video does not have
+ANNOTATION_TRANSFORMS = ('LoadClipMasks', 'LoadClipCaptions')
+# metainfo every window adds so that its predictions can be placed
+WINDOW_KEYS = ('video_path', 'frame_indices', 'num_new')
 
 
 def list_videos(inputs: InputsType) -> List[str]:
@@ -28,3 +35,40 @@ def output_name(video: str, videos: List[str]) -> str:
     stem = osp.splitext(osp.basename(video))[0]
     stems = [osp.splitext(osp.basename(v))[0] for v in videos]
     return osp.basename(video) if stems.count(stem) > 1 else stem
+
+
+def window_pipeline(
+        pipeline: Sequence[dict]) -> Tuple[List[dict], LogMelParams]:
+    """A test pipeline (transform configs) for the windows of
+    :class:`VideoWindows`: the file loaders become their in-memory
+    counterparts (``LoadClipFramesFromNDArray``,
+    ``LoadClipAudioFromNDArray``), the annotation loaders are dropped and
+    :data:`WINDOW_KEYS` are packed into the metainfo.
+
+    Returns:
+        tuple: The transform configs and the audio loader's parameters
+        (the defaults without an audio loader).
+    """
+    out, audio_params = [], LogMelParams()
+    for transform in pipeline:
+        transform = dict(transform)
+        kind = transform['type']
+        if kind in ANNOTATION_TRANSFORMS:
+            continue
+        if kind == 'LoadClipFrames':
+            transform = dict(
+                type='LoadClipFramesFromNDArray',
+                to_float32=transform.get('to_float32', False))
+        elif kind == 'LoadClipAudio':
+            params = {
+                k: v
+                for k, v in transform.items()
+                if k in LogMelParams.__dataclass_fields__
+            }
+            audio_params = LogMelParams(**params)
+            transform = dict(type='LoadClipAudioFromNDArray', **params)
+        elif kind == 'PackSSUInputs':
+            keys = transform.get('meta_keys', PackSSUInputs().meta_keys)
+            transform['meta_keys'] = tuple(keys) + WINDOW_KEYS
+        out.append(transform)
+    return out, audio_params

@@ -76,8 +76,8 @@ class FramePainter:
             return height, (np.zeros(0, int), np.zeros(0, int))
         scale = max(0.4, width / 1400)
         thickness = max(1, int(round(scale * 1.5)))
-        lines = self.visualizer._wrap(caption, width - 16,
-                                      scale)[:self.max_lines]
+        lines = self.visualizer.wrap_text(caption, width - 16,
+                                          scale)[:self.max_lines]
         (_, line_h), baseline = cv2.getTextSize('Ag', _FONT, scale,
                                                 thickness)
         step = line_h + baseline + 6

@@ -37,7 +37,8 @@ class VideoJob:
         sample_fps (float): Sampled (predicted) frames per second.
         painter (FramePainter): Paints a drawing on a source frame.
         timer (StageTimer): Counts the second decoding for ``decode``, the
-            painting and encoding for ``render``.
+            painting and encoding for ``render`` and the rest of the
+            writing (and the wait for the render thread) for ``encode``.
         out_dir (str, optional): The video's output folder; None writes
             nothing.
         paint (bool): Paint the source frames (for ``out_dir`` or
@@ -99,18 +100,20 @@ class VideoJob:
         paint the source frames its drawings (``visualization``, None
         without painting) cover, write the masks and the subtitle cues of
         its records (``predictions``), which are kept for the JSON."""
-        if outputs['visualization'] is not None:
-            self.add_paints(outputs['visualization'])
-        if self.out_dir is not None:
-            for record, mask in zip(outputs['predictions'], outputs['masks']):
-                k = record['frame']
-                cv2.imwrite(
-                    safe_join(self.out_dir, 'masks', f'{k}.png'),
-                    mask * 255 if self.binary else mask)
-                if self.subtitles is not None:
-                    self.subtitles.add(record['caption'], k / self.fps,
-                                       (k + 1) / self.fps)
-        self.records.extend(outputs['predictions'])
+        with self.timer('encode'):
+            if outputs['visualization'] is not None:
+                self.add_paints(outputs['visualization'])
+            if self.out_dir is not None:
+                for record, mask in zip(outputs['predictions'],
+                                        outputs['masks']):
+                    k = record['frame']
+                    cv2.imwrite(
+                        safe_join(self.out_dir, 'masks', f'{k}.png'),
+                        mask * 255 if self.binary else mask)
+                    if self.subtitles is not None:
+                        self.subtitles.add(record['caption'], k / self.fps,
+                                           (k + 1) / self.fps)
+            self.records.extend(outputs['predictions'])
 
     def add_paints(self, paints: Dict[int, Paint]) -> None:
         """Paint and write the source frames up to the last of the sampled
@@ -131,8 +134,9 @@ class VideoJob:
             with self.timer('render'):
                 self.render(None)
             return
-        self._queue.put('finish')
-        self._thread.join()
+        with self.timer('encode'):
+            self._queue.put('finish')
+            self._thread.join()
         self._queue = None
         self._raise_render_error()
 
@@ -193,20 +197,24 @@ class VideoJob:
     def close(self) -> None:
         """Stop the render thread, write the JSON and close the files
         (after an error too: what was written so far stays readable)."""
-        if self._queue is not None:  # an error before finish()
-            self._queue.put('stop')
-            self._thread.join()
-        if self.writer is not None:
-            self.writer.close()
-        if self.subtitles is not None:
-            self.subtitles.close()
-        if self.out_dir is not None:
-            with open(safe_join(self.out_dir, 'predictions.json'), 'w') as f:
-                json.dump(
-                    dict(
-                        video=self.info.path,
-                        video_fps=self.info.fps,
-                        sample_fps=self.fps,
-                        frames=self.records),
-                    f,
-                    indent=1)
+        with self.timer('encode'):
+            if self._queue is not None:  # an error before finish()
+                self._queue.put('stop')
+                self._thread.join()
+            if self.writer is not None:
+                self.writer.close()
+            if self.subtitles is not None:
+                self.subtitles.close()
+            if self.out_dir is not None:
+                self._write_json()
+
+    def _write_json(self) -> None:
+        with open(safe_join(self.out_dir, 'predictions.json'), 'w') as f:
+            json.dump(
+                dict(
+                    video=self.info.path,
+                    video_fps=self.info.fps,
+                    sample_fps=self.fps,
+                    frames=self.records),
+                f,
+                indent=1)

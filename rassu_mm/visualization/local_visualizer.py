@@ -133,7 +133,7 @@ class SSULocalVisualizer(SegLocalVisualizer):
         return out
 
     @staticmethod
-    def _wrap(text: str, width: int, scale: float) -> List[str]:
+    def wrap_text(text: str, width: int, scale: float) -> List[str]:
         """Split ``text`` into lines no wider than ``width`` pixels."""
         lines = ['']
         for word in text.split():
@@ -190,7 +190,7 @@ class SSULocalVisualizer(SegLocalVisualizer):
         height = max(f.shape[0] for f in frames)
         width = max(f.shape[1] for f in frames)
         scale = max(0.35, width / 900)
-        texts = [[self._wrap(c, width - 8, scale) for _, c in p]
+        texts = [[self.wrap_text(c, width - 8, scale) for _, c in p]
                  for p in panels]
         num_lines = max(len(lines) for p in texts for lines in p)
         cells = []
