@@ -57,15 +57,14 @@ import collections
 import contextlib
 import copy
 import gc
+import importlib.util
 import json
 import os
 import os.path as osp
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from typing import Callable, List, Optional
 
 import torch
@@ -81,6 +80,13 @@ from rassu_mm.testing import demo_clip
 
 #: The checkout this tool belongs to ("this" of --against).
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# this checkout's helpers, also in a worker that imports another
+# checkout's rassu_mm (--against), which may predate them
+_spec = importlib.util.spec_from_file_location(
+    '_benchmarking', osp.join(REPO_ROOT, 'rassu_mm', 'utils',
+                              'benchmarking.py'))
+benchmarking = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(benchmarking)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -170,51 +176,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-# ----------------------------------------------------------------- memory
-def _read_hwm_kib() -> Optional[int]:
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-class PeakMemory:
-    """Peak memory of a block of work, in bytes (see the module doc)."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.cuda = device.type == 'cuda'
-        self.device = device
-        self.kind = 'cuda_max_allocated' if self.cuda else 'process_rss'
-        self.exact = True
-
-    def reset(self) -> None:
-        if self.cuda:
-            torch.cuda.synchronize(self.device)
-            torch.cuda.reset_peak_memory_stats(self.device)
-            return
-        gc.collect()
-        try:
-            with open('/proc/self/clear_refs', 'w') as f:
-                f.write('5')  # resets the peak RSS (VmHWM), Linux >= 4.0
-        except OSError:
-            self.exact = False  # ru_maxrss: peak since the process started
-
-    def peak(self) -> int:
-        if self.cuda:
-            torch.cuda.synchronize(self.device)
-            return torch.cuda.max_memory_allocated(self.device)
-        hwm = _read_hwm_kib() if self.exact else None
-        if hwm is not None:
-            return hwm * 1024
-        self.exact = False
-        scale = 1 if sys.platform == 'darwin' else 1024  # macOS: bytes
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-
-
 # ------------------------------------------------------------------ inputs
 def config_clip_shape(cfg: Config, args: argparse.Namespace) -> tuple:
     """``(T, H, W)`` of synthetic clips."""
@@ -280,29 +241,17 @@ def load_batches(cfg: Config, model: torch.nn.Module, phase: str,
 # ----------------------------------------------------------------- phases
 def time_steps(step: Callable[[dict], None], batches: List[dict],
                warmup: int, iters: int, device: torch.device,
-               memory: PeakMemory) -> tuple:
+               memory: benchmarking.PeakMemory) -> tuple:
     """Run ``warmup`` then ``iters`` steps; return (seconds of each timed
     step, peak memory in bytes over warm-up and timed steps)."""
     memory.reset()
     times = []
     for i in range(warmup + iters):
         batch = copy.deepcopy(batches[i % len(batches)])  # not timed
-        seconds, _ = timed(step, batch, device)
+        seconds, _ = benchmarking.timed(step, batch, device=device)
         if i >= warmup:
             times.append(seconds)
     return times, memory.peak()
-
-
-def timed(step: Callable, batch: dict, device: torch.device) -> tuple:
-    """``(seconds, output)`` of ``step(batch)``, the device's queued work
-    included."""
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    out = step(batch)
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start, out
 
 
 @contextlib.contextmanager
@@ -369,7 +318,7 @@ def phase_step(phase: str, cfg: Config, model: torch.nn.Module,
 def benchmark_config(index: int, args: argparse.Namespace) -> dict:
     """Measure one config; returns a result dict."""
     cfg, model, device = build_model(index, args)
-    memory = PeakMemory(device)
+    memory = benchmarking.PeakMemory(device)
     result = dict(
         config=args.configs[index],
         device=str(device),
@@ -497,8 +446,7 @@ def serve(args: argparse.Namespace) -> None:
     batches) and answer with a JSON line ``{"seconds", "loss"}`` (the
     logged training loss) on stdout. The first line says which
     ``rassu_mm`` was imported; everything else goes to stderr."""
-    reply = os.fdopen(os.dup(1), 'w', buffering=1)
-    os.dup2(2, 1)
+    reply = benchmarking.worker_reply()
     cfg, model, device = build_model(0, args)
     steps, done = {}, collections.Counter()
     reply.write(json.dumps(dict(rassu_mm=rassu_mm.__file__)) + '\n')
@@ -510,43 +458,15 @@ def serve(args: argparse.Namespace) -> None:
         batch = copy.deepcopy(batches[done[phase] % len(batches)])
         done[phase] += 1
         model.train(phase == 'train')
-        seconds, out = timed(step, batch, device)
+        seconds, out = benchmarking.timed(step, batch, device=device)
         loss = float(torch.as_tensor(out['loss']).detach()) \
             if phase == 'train' else None
         reply.write(json.dumps(dict(seconds=seconds, loss=loss)) + '\n')
 
 
-def checkout(ref: str, tmp: str) -> str:
-    """A folder holding ``ref``: ``ref`` itself if it is a folder, else a
-    detached ``git worktree`` of the commit made in ``tmp``."""
-    if osp.isdir(ref):
-        return osp.abspath(ref)
-    path = osp.join(tmp, 'ref')
-    subprocess.run(
-        ['git', '-C', REPO_ROOT, 'worktree', 'add', '--detach', path, ref],
-        check=True,
-        capture_output=True)
-    return path
-
-
-def describe_tree(root: str) -> str:
-    """Short commit id of a checkout, ``+changes`` when tracked files
-    differ from it."""
-    git = ['git', '-C', root]
-    commit = subprocess.run(
-        git + ['rev-parse', '--short', 'HEAD'],
-        capture_output=True,
-        text=True).stdout.strip() or '?'
-    changed = subprocess.run(
-        git + ['status', '--porcelain', '--untracked-files=no'],
-        capture_output=True,
-        text=True).stdout.strip()
-    return commit + ('+changes' if changed else '')
-
-
-def spawn(root: str, args: argparse.Namespace, argv: list):
-    """A ``--serve`` process of this tool importing ``rassu_mm`` (and
-    reading the config) from ``root``."""
+def worker_cmd(root: str, args: argparse.Namespace, argv: list) -> list:
+    """The command of a ``--serve`` process of this tool reading the
+    config from ``root``."""
     cmd, skip = [sys.executable, osp.abspath(__file__)], False
     for arg in argv:
         if skip or arg in ('--against', '--out'):
@@ -557,57 +477,32 @@ def spawn(root: str, args: argparse.Namespace, argv: list):
         if arg in args.configs and osp.abspath(arg).startswith(REPO_ROOT):
             arg = osp.join(root, osp.relpath(osp.abspath(arg), REPO_ROOT))
         cmd.append(arg)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [root] + os.environ.get('PYTHONPATH', '').split(os.pathsep)))
-    proc = subprocess.Popen(
-        cmd + ['--serve'],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=env,
-        text=True)
-    imported = json.loads(proc.stdout.readline())['rassu_mm']
-    if not imported.startswith(osp.join(root, 'rassu_mm')):
-        raise RuntimeError(f'the worker for {root} imported {imported}')
-    return proc
-
-
-def ask(proc, phase: str) -> dict:
-    """One timed step of a ``--serve`` process."""
-    proc.stdin.write(phase + '\n')
-    proc.stdin.flush()
-    return json.loads(proc.stdout.readline())
+    return cmd + ['--serve']
 
 
 def compare(args: argparse.Namespace, argv: list) -> dict:
     """``--against``: this checkout and ``REF``, each in its own process,
     one step each in turn (who goes first alternates), so both see the
     same machine load."""
-    with tempfile.TemporaryDirectory() as tmp:
-        trees = dict(this=REPO_ROOT, ref=checkout(args.against, tmp))
+    with benchmarking.compared_trees(args.against, REPO_ROOT) as trees, \
+            benchmarking.workers() as procs:
         result = dict(
             config=args.configs[0],
-            trees={name: describe_tree(root)
+            trees={name: benchmarking.describe_tree(root)
                    for name, root in trees.items()},
             threads=torch.get_num_threads(),
             load_avg_start=os.getloadavg()[0])
-        procs = {name: spawn(root, args, argv)
-                 for name, root in trees.items()}
-        try:
-            for phase in args.phases:
-                runs = {name: [] for name in trees}
-                for i in range(args.warmup + args.iters):
-                    for name in list(trees)[::1 if i % 2 else -1]:
-                        answer = ask(procs[name], phase)
-                        if i >= args.warmup:
-                            runs[name].append(answer)
-                result[phase] = _side_by_side(runs)
-        finally:
-            for proc in procs.values():
-                proc.stdin.close()
-                proc.wait()
-            if trees['ref'].startswith(tmp):
-                subprocess.run(['git', '-C', REPO_ROOT, 'worktree', 'remove',
-                                '--force', trees['ref']], check=True)
+        for name, root in trees.items():
+            procs[name], _ = benchmarking.spawn_worker(
+                worker_cmd(root, args, argv), root)
+        for phase in args.phases:
+            runs = {name: [] for name in trees}
+            for i in range(args.warmup + args.iters):
+                for name in benchmarking.in_turn(trees, i):
+                    answer = benchmarking.ask(procs[name], phase)
+                    if i >= args.warmup:
+                        runs[name].append(answer)
+            result[phase] = _side_by_side(runs)
     result['load_avg_end'] = os.getloadavg()[0]
     return result
 

@@ -33,10 +33,8 @@ import json
 import os
 import os.path as osp
 import random
-import subprocess
 import sys
 import tempfile
-import time
 import types
 
 import torch
@@ -54,6 +52,12 @@ MODEL_KEYS = ('vocab_size', 'clips', 'frames', 'memory_len', 'embed_dims',
               'num_layers', 'num_heads', 'feedforward_channels',
               'num_experts', 'max_length', 'beam_size')
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# this checkout's helpers, also in a worker that imports another
+# checkout's rassu_mm (--against), which may predate them
+_spec = importlib.util.spec_from_file_location(
+    '_benchmarking', osp.join(REPO, 'rassu_mm', 'utils', 'benchmarking.py'))
+benchmarking = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(benchmarking)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -183,28 +187,10 @@ def serve(args: argparse.Namespace, requests=sys.stdin,
     reply.flush()
     for line in requests:
         name, length = line.split()
-        start = time.perf_counter()
-        for _ in range(args.repeats):
-            generate[name](int(length))
-        reply.write(json.dumps(
-            (time.perf_counter() - start) / args.repeats) + '\n')
+        seconds, _ = benchmarking.timed(
+            generate[name], int(length), repeats=args.repeats)
+        reply.write(json.dumps(seconds) + '\n')
         reply.flush()
-
-
-def spawn(tree: str, argv: list):
-    """A ``--serve`` process of this tool importing ``rassu_mm`` from
-    ``tree``, and its first reply."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [tree] + os.environ.get('PYTHONPATH', '').split(os.pathsep)))
-    proc = subprocess.Popen(
-        [sys.executable, osp.abspath(__file__), *argv, '--serve'],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=tree,
-        text=True)
-    hello = json.loads(proc.stdout.readline())
-    if not hello['rassu_mm'].startswith(osp.join(tree, 'rassu_mm')):
-        raise RuntimeError(f"the worker for {tree} imported "
-                           f"{hello['rassu_mm']}")
-    return proc, hello
 
 
 def worker_argv(args: argparse.Namespace, with_compile: bool) -> list:
@@ -250,40 +236,30 @@ def report(results: dict, labels: dict) -> None:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.serve:
-        serve(args)
+        serve(args, sys.stdin, benchmarking.worker_reply())
         return {}
-    compare = _benchmark_tool()
     load_start = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory() as tmp:
-        trees = dict(this=REPO)
-        if args.against:
-            trees['ref'] = compare.checkout(args.against, tmp)
-        labels = {name: f'{name} ({compare.describe_tree(root)})'
+    with benchmarking.compared_trees(args.against, REPO) as trees, \
+            benchmarking.workers() as procs:
+        labels = {name: f'{name} ({benchmarking.describe_tree(root)})'
                   for name, root in trees.items()}
-        procs, syncs, times = {}, {}, {}
-        try:
-            for name, root in trees.items():
-                procs[name], hello = spawn(
-                    root, worker_argv(args, args.compile and name == 'this'))
-                syncs[name] = hello['syncs']
-                times[name] = {v: {args.max_length: [], 1: []}
-                               for v in hello['syncs']}
-            for i in range(args.rounds):
-                for variant in times['this']:
-                    for length in (args.max_length, 1):
-                        # who goes first alternates
-                        for name in list(trees)[::1 if i % 2 else -1]:
-                            if variant in times[name]:
-                                times[name][variant][length].append(
-                                    compare.ask(procs[name],
-                                                f'{variant} {length}'))
-        finally:
-            for proc in procs.values():
-                proc.stdin.close()
-                proc.wait()
-            if trees.get('ref', '').startswith(tmp):
-                subprocess.run(['git', '-C', REPO, 'worktree', 'remove',
-                                '--force', trees['ref']], check=True)
+        syncs, times = {}, {}
+        for name, root in trees.items():
+            argv = worker_argv(args, args.compile and name == 'this')
+            procs[name], hello = benchmarking.spawn_worker(
+                [sys.executable, osp.abspath(__file__), *argv, '--serve'],
+                root, cwd=root)
+            syncs[name] = hello['syncs']
+            times[name] = {v: {args.max_length: [], 1: []}
+                           for v in hello['syncs']}
+        for i in range(args.rounds):
+            for variant in times['this']:
+                for length in (args.max_length, 1):
+                    for name in benchmarking.in_turn(trees, i):
+                        if variant in times[name]:
+                            times[name][variant][length].append(
+                                benchmarking.ask(procs[name],
+                                                 f'{variant} {length}'))
     results = {name: summarise(times[name], syncs[name], args.max_length)
                for name in trees}
     print(f'{args.preset} head ({args.embed_dims} channels, '
@@ -294,16 +270,6 @@ def main(argv=None) -> dict:
           f'{load_start:.2f}->{os.getloadavg()[0]:.2f}')
     report(results, labels)
     return results
-
-
-def _benchmark_tool():
-    """``benchmark.py`` of this tree (its ``checkout``, ``describe_tree``
-    and ``ask``)."""
-    spec = importlib.util.spec_from_file_location(
-        '_benchmark_tool', osp.join(osp.dirname(__file__), 'benchmark.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 if __name__ == '__main__':

@@ -1,0 +1,211 @@
+"""Helpers of the benchmark tools: the seconds of a call, the peak memory
+of a block of work, and the trees and worker processes of a side-by-side
+comparison (``--against REF``).
+
+It imports nothing from ``rassu_mm`` (the standard library and torch
+only): a worker measuring another checkout imports that checkout's
+``rassu_mm``, which may predate this file, so the tools that compare
+trees (``benchmark.py``, ``benchmark_generation.py``) load this file by
+its path.
+"""
+import contextlib
+import gc
+import json
+import os
+import os.path as osp
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+import torch
+
+
+def timed(fn: Callable,
+          *args,
+          device: Optional[torch.device] = None,
+          repeats: int = 1) -> Tuple[float, Any]:
+    """``(seconds, output)`` of ``fn(*args)``: the mean of ``repeats``
+    calls (and the last one's output), the work they queued on a CUDA
+    ``device`` included."""
+    cuda = device is not None and torch.device(device).type == 'cuda'
+    if cuda:
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        out = fn(*args)
+    if cuda:
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) / repeats, out
+
+
+class PeakMemory:
+    """The peak memory of a block of work, in bytes.
+
+    On CUDA ``torch.cuda.max_memory_allocated`` (tensors only); elsewhere
+    the peak resident set size of the whole process (Linux ``VmHWM``,
+    which :meth:`reset` resets through ``/proc/self/clear_refs``; where
+    that fails ``ru_maxrss``, the peak since the process started). Process
+    RSS includes the Python runtime, the libraries and what the allocator
+    kept from earlier work: an upper bound of what the work needs.
+
+    Args:
+        device (torch.device | str): The device whose memory counts.
+            Defaults to ``'cpu'``.
+
+    Attributes:
+        kind (str): ``'cuda_max_allocated'`` or ``'process_rss'``.
+        exact (bool): False once a peak was the process's since it
+            started (``ru_maxrss``) rather than since :meth:`reset`.
+    """
+
+    def __init__(self, device: torch.device = torch.device('cpu')) -> None:
+        self.device = torch.device(device)
+        self.cuda = self.device.type == 'cuda'
+        self.kind = 'cuda_max_allocated' if self.cuda else 'process_rss'
+        self.exact = True
+
+    def reset(self) -> None:
+        """Start a new peak here."""
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            return
+        gc.collect()
+        try:
+            with open('/proc/self/clear_refs', 'w') as f:
+                f.write('5')  # resets the peak RSS (VmHWM), Linux >= 4.0
+        except OSError:
+            self.exact = False
+
+    def peak(self) -> int:
+        """The peak since :meth:`reset` (or since the process started)."""
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+            return torch.cuda.max_memory_allocated(self.device)
+        hwm = _read_status_kib('VmHWM') if self.exact else None
+        if hwm is not None:
+            return hwm * 1024
+        self.exact = False
+        scale = 1 if sys.platform == 'darwin' else 1024  # macOS: bytes
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def _read_status_kib(key: str) -> Optional[int]:
+    """A ``kB`` field of ``/proc/self/status`` (None where there is
+    none)."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(f'{key}:'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+@contextlib.contextmanager
+def compared_trees(ref: Optional[str], repo: str) -> Iterator[Dict[str, str]]:
+    """The trees of a comparison: ``{'this': repo}`` and, with ``ref``,
+    ``'ref'``: ``ref`` itself if it is a folder (another checkout), else a
+    detached ``git worktree`` of the commit in a temporary folder, removed
+    on exit."""
+    trees = dict(this=repo)
+    if ref is None or osp.isdir(ref):
+        if ref is not None:
+            trees['ref'] = osp.abspath(ref)
+        yield trees
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, 'ref')
+        subprocess.run(
+            ['git', '-C', repo, 'worktree', 'add', '--detach', path, ref],
+            check=True,
+            capture_output=True)
+        trees['ref'] = path
+        try:
+            yield trees
+        finally:
+            subprocess.run(
+                ['git', '-C', repo, 'worktree', 'remove', '--force', path],
+                check=True)
+
+
+def describe_tree(root: str) -> str:
+    """Short commit id of a checkout, ``+changes`` when tracked files
+    differ from it."""
+    git = ['git', '-C', root]
+    commit = subprocess.run(
+        git + ['rev-parse', '--short', 'HEAD'],
+        capture_output=True,
+        text=True).stdout.strip() or '?'
+    changed = subprocess.run(
+        git + ['status', '--porcelain', '--untracked-files=no'],
+        capture_output=True,
+        text=True).stdout.strip()
+    return commit + ('+changes' if changed else '')
+
+
+def in_turn(names, round_index: int) -> List[str]:
+    """``names`` in the order of round ``round_index``: who goes first
+    alternates, so that every tree sees the same machine load."""
+    return list(names)[::1 if round_index % 2 else -1]
+
+
+def spawn_worker(cmd: List[str],
+                 tree: str,
+                 cwd: Optional[str] = None) -> Tuple[subprocess.Popen, dict]:
+    """A worker process running ``cmd`` with ``tree`` first on the
+    ``PYTHONPATH``, and its first answer (a JSON line naming the
+    ``rassu_mm`` it imported as ``rassu_mm``; see :func:`worker_reply`).
+
+    Raises:
+        RuntimeError: The worker imported another ``rassu_mm``.
+    """
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [tree] + os.environ.get('PYTHONPATH', '').split(os.pathsep)))
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        cwd=cwd,
+        text=True)
+    hello = json.loads(proc.stdout.readline())
+    if not hello['rassu_mm'].startswith(osp.join(tree, 'rassu_mm')):
+        proc.stdin.close()
+        proc.wait()
+        raise RuntimeError(
+            f"the worker for {tree} imported {hello['rassu_mm']}")
+    return proc, hello
+
+
+def ask(proc: subprocess.Popen, request: str) -> Any:
+    """Send a worker one request line; return its JSON answer."""
+    proc.stdin.write(request + '\n')
+    proc.stdin.flush()
+    return json.loads(proc.stdout.readline())
+
+
+@contextlib.contextmanager
+def workers() -> Iterator[Dict[str, subprocess.Popen]]:
+    """A dict to put the :func:`spawn_worker` processes in; on exit each
+    one's input is closed and it is waited for."""
+    procs: Dict[str, subprocess.Popen] = {}
+    try:
+        yield procs
+    finally:
+        for proc in procs.values():
+            proc.stdin.close()
+            proc.wait()
+
+
+def worker_reply():
+    """The stream on which a worker answers: the process's standard
+    output, which then goes to standard error, so that nothing else
+    printed mixes into the answers."""
+    reply = os.fdopen(os.dup(1), 'w', buffering=1)
+    os.dup2(2, 1)
+    return reply

@@ -1,0 +1,58 @@
+"""rassu_mm.utils.benchmarking: the helpers of the benchmark tools."""
+import ast
+import sys
+
+import numpy as np
+import pytest
+
+from rassu_mm.testing import REPO_ROOT, repo_path
+from rassu_mm.utils import benchmarking
+
+
+def test_imports_nothing_from_rassu_mm():
+    """Workers measuring another checkout load this file by path, next to
+    that checkout's rassu_mm: it may import only outside packages."""
+    tree = ast.parse(open(repo_path('rassu_mm/utils/benchmarking.py')).read())
+    imported = [
+        alias.name for node in ast.walk(tree)
+        if isinstance(node, ast.Import) for alias in node.names
+    ] + [
+        node.module or '.' for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level == 0
+    ]
+    assert not [n for n in imported if n.startswith('rassu_mm')]
+    assert not [n for n in ast.walk(tree)
+                if isinstance(n, ast.ImportFrom) and n.level > 0]
+
+
+def test_timed_is_the_mean_of_the_calls(monkeypatch):
+    clock = iter([10.0, 16.0])
+    monkeypatch.setattr(benchmarking.time, 'perf_counter',
+                        lambda: next(clock))
+    calls = []
+    seconds, out = benchmarking.timed(
+        lambda x: calls.append(x) or len(calls), 'a', repeats=3)
+    assert seconds == 2.0 and out == 3 and calls == ['a'] * 3
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'),
+                    reason='VmHWM is Linux only')
+def test_peak_memory_sees_an_allocation_after_reset():
+    memory = benchmarking.PeakMemory('cpu')
+    memory.reset()
+    before = memory.peak()
+    block = np.ones(64 * 2**20, np.uint8)  # 64 MiB, touched
+    assert memory.peak() - before >= 60 * 2**20
+    del block
+    memory.reset()
+    assert memory.peak() < before + 60 * 2**20
+    assert memory.exact and memory.kind == 'process_rss'
+
+
+def test_compared_trees_and_turns(tmp_path):
+    with benchmarking.compared_trees(None, REPO_ROOT) as trees:
+        assert trees == dict(this=REPO_ROOT)
+    with benchmarking.compared_trees(str(tmp_path), REPO_ROOT) as trees:
+        assert trees == dict(this=REPO_ROOT, ref=str(tmp_path))
+    assert [benchmarking.in_turn(trees, i) for i in range(3)] == [
+        ['ref', 'this'], ['this', 'ref'], ['ref', 'this']]
