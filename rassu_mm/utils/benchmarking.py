@@ -93,6 +93,12 @@ class PeakMemory:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
+def process_rss() -> int:
+    """The resident set size of this process now, in bytes (Linux
+    ``VmRSS``; 0 where there is none)."""
+    return (_read_status_kib('VmRSS') or 0) * 1024
+
+
 def _read_status_kib(key: str) -> Optional[int]:
     """A ``kB`` field of ``/proc/self/status`` (None where there is
     none)."""

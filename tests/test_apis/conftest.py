@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from rassu_mm.models.tokenization import train_caption_tokenizer
-from rassu_mm.testing import build_tiny_model, get_config, tiny_model_cfg
+from rassu_mm.testing import (build_tiny_model, get_config, tiny_model_cfg,
+                              write_caption_tokenizer)
 
 CAPTIONS = ['The red triangle on the left is sounding.',
             'Nothing is sounding.']
@@ -60,8 +60,7 @@ def tiny_ssu(tmp_path_factory):
     6-token captions) and a seeded checkpoint of it: the paths
     ``(config, weights)``."""
     tmp = tmp_path_factory.mktemp('tiny_ssu')
-    train_caption_tokenizer(CAPTIONS, vocab_size=60).save_pretrained(
-        str(tmp / 'tok'))
+    write_caption_tokenizer(tmp / 'tok', CAPTIONS, vocab_size=60)
     overrides = dict(caption_head=dict(generation=dict(max_length=6)))
     cfg = get_config('ssuformer_demo.py')
     cfg.model = tiny_model_cfg(

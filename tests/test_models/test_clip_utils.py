@@ -10,9 +10,9 @@ from rassu_mm.models.clip_utils import build_hf_model, load_hf_pretrained
 from rassu_mm.models.losses import RegionCaptionConsistencyLoss
 from rassu_mm.models.necks import MaskCollaborationModule
 from rassu_mm.models.pretrained import PretrainedKeysError
-from rassu_mm.models.tokenization import train_caption_tokenizer
+from rassu_mm.models.tokenization import load_tokenizer
 from rassu_mm.testing import TINY_CLIP_VISION as VISION
-from rassu_mm.testing import tiny_clip_text
+from rassu_mm.testing import tiny_clip_text, write_caption_tokenizer
 
 CAPTIONS = ['a violin is playing.', 'the drum on the left is sounding.']
 
@@ -22,9 +22,8 @@ def clip_folder(tmp_path_factory):
     """A tiny full CLIP model (both towers) saved with a tokenizer, as a
     local folder written by ``save_pretrained``."""
     folder = tmp_path_factory.mktemp('clip')
-    tokenizer = train_caption_tokenizer(CAPTIONS, vocab_size=100)
-    tokenizer.save_pretrained(folder)
-    text = tiny_clip_text(len(tokenizer))
+    write_caption_tokenizer(folder, CAPTIONS, vocab_size=100)
+    text = tiny_clip_text(len(load_tokenizer(str(folder))))
     torch.manual_seed(0)
     model = CLIPModel(CLIPConfig(text_config=text, vision_config=VISION,
                                  projection_dim=16))

@@ -12,8 +12,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
-from rassu_mm.models.tokenization import train_caption_tokenizer
-from rassu_mm.testing import REPO_ROOT, load_tool
+from rassu_mm.testing import REPO_ROOT, load_tool, write_caption_tokenizer
 from rassu_mm.utils import safe_torch_load
 
 ablation = load_tool('tools/analysis_tools/ablation.py')
@@ -286,9 +285,9 @@ def test_validation_leaves_training_alone(tmp_path, monkeypatch):
     hard_data = str(tmp_path / 'data')
     make_synthetic_dataset(hard_data, num_clips=(4, 1, 2), num_frames=2,
                            progress=False, preset='hard')
-    train_caption_tokenizer(
-        ['the small plain circle on the left is whistling'],
-        vocab_size=80).save_pretrained(osp.join(hard_data, 'tokenizer'))
+    write_caption_tokenizer(
+        osp.join(hard_data, 'tokenizer'),
+        ['the small plain circle on the left is whistling'], vocab_size=80)
     val_dir, plain_dir = str(tmp_path / 'val'), str(tmp_path / 'plain')
     cfg, with_val = _worker_run(val_dir, hard_data,
                                 ['--val-interval', '1', '--zero-audio',

@@ -10,8 +10,9 @@ import textwrap
 
 import pytest
 
-from rassu_mm.testing import REPO_ROOT
+from rassu_mm.testing import REPO_ROOT, write_caption_tokenizer
 
+CAPTIONS = ['the violin on the left is playing.']
 CONFIGS = ['configs/ssuformer_f_music.py', 'configs/ssuformer_f_lifescene.py']
 
 
@@ -24,12 +25,6 @@ def _python(code, cwd):
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
-
-
-def _tokenizer(folder):
-    from rassu_mm.models.tokenization import train_caption_tokenizer
-    train_caption_tokenizer(['the violin on the left is playing.'],
-                            vocab_size=60).save_pretrained(str(folder))
 
 
 BUILD = """
@@ -58,9 +53,9 @@ print(json.dumps(dict(
 @pytest.mark.parametrize('config', CONFIGS)
 def test_paper_config_builds_offline(config, tmp_path):
     import json
-    _tokenizer(tmp_path / 'tok')
+    tokenizer = write_caption_tokenizer(tmp_path / 'tok', CAPTIONS)
     out = _python(BUILD.format(config=osp.join(REPO_ROOT, config),
-                               tokenizer=str(tmp_path / 'tok')),
+                               tokenizer=tokenizer),
                   cwd=tmp_path)
     res = json.loads(out.strip().splitlines()[-1])
     # CLIP ViT-B/16 vision tower: 768 wide, 12 layers, 16 px patches
@@ -116,8 +111,8 @@ print(tuple(out.pred_sem_seg.data.shape), len(out.pred_captions))
 def test_predict_from_a_full_checkpoint_needs_no_hub(tmp_path):
     """What tools/test.py does: build, load a checkpoint of every weight
     (strictly), predict; offline, with no pretrained files."""
-    _tokenizer(tmp_path / 'tok')
+    tokenizer = write_caption_tokenizer(tmp_path / 'tok', CAPTIONS)
     out = _python(PREDICT.format(config=osp.join(REPO_ROOT, CONFIGS[0]),
-                                 tokenizer=str(tmp_path / 'tok')),
+                                 tokenizer=tokenizer),
                   cwd=tmp_path)
     assert out.strip().splitlines()[-1] == '(1, 64, 64) 1'

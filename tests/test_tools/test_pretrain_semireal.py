@@ -9,8 +9,8 @@ from mmengine.config import Config
 
 from mmseg.registry import MODELS
 from rassu_mm.models.pretrained import PretrainedKeysError
-from rassu_mm.models.tokenization import train_caption_tokenizer
-from rassu_mm.testing import load_tool, repo_path, write_tiny_semireal_set
+from rassu_mm.testing import (load_tool, repo_path, write_caption_tokenizer,
+                              write_tiny_semireal_set)
 
 CONFIG = repo_path('configs', 'semireal', 'ssuformer_sr_music.py')
 
@@ -34,9 +34,8 @@ def trained(tmp_path_factory):
 
 def _model_cfg(root, data, outs):
     cfg = Config.fromfile(CONFIG)
-    tokenizer = str(root / 'tokenizer')
-    train_caption_tokenizer(['the small drawn violin is being played'],
-                            vocab_size=60).save_pretrained(tokenizer)
+    tokenizer = write_caption_tokenizer(
+        root / 'tokenizer', ['the small drawn violin is being played'])
     cfg.merge_from_dict({
         'model.backbone.init_cfg.checkpoint': outs['backbone'],
         'model.audio_encoder.init_cfg.checkpoint': outs['audio'],

@@ -16,9 +16,8 @@ from mmseg.registry import DATASETS
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
 from rassu_mm.evaluation import SSUMetric
 from rassu_mm.evaluation.metrics import ssu_metric
-from rassu_mm.models.tokenization import train_caption_tokenizer
 from rassu_mm.testing import (build_tiny_model, demo_runner_cfg, load_tool,
-                              tiny_model_cfg)
+                              tiny_model_cfg, write_caption_tokenizer)
 from rassu_mm.visualization import write_results_page
 from rassu_mm.visualization.html_report import PANELS, format_score
 from tests.fixtures.html_pages import (PageParser, dump_dom, missing_files,
@@ -241,10 +240,8 @@ def test_test_tool_show_dir_writes_the_page(synthetic, no_java, tmp_path,
             fr['caption'] for clip in json.load(f)['clips']
             for fr in clip['frames']
         ]
-    train_caption_tokenizer(
-        captions, vocab_size=60).save_pretrained(str(tmp_path / 'tok'))
     overrides = dict(
-        tokenizer=str(tmp_path / 'tok'),
+        tokenizer=write_caption_tokenizer(tmp_path / 'tok', captions),
         caption_head=dict(generation=dict(max_length=6)))
     cfg = demo_runner_cfg(data, config='ssuformer_demo.py')
     cfg.model = tiny_model_cfg('ssuformer_demo.py', **overrides)

@@ -91,17 +91,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def synthetic_tokenizer(vocab_size: int, folder: str) -> str:
-    """Train a WordPiece tokenizer on random sentences; return the folder."""
-    from rassu_mm.models.tokenization import train_caption_tokenizer
+    """A tokenizer of ``vocab_size`` tokens trained on random sentences,
+    saved to ``folder``; returns the folder."""
+    from rassu_mm.testing import write_caption_tokenizer
     rng = random.Random(0)
     words = [''.join(rng.choices('abcdefghijklmnopqrstuvwxyz',
                                  k=rng.randint(3, 9)))
              for _ in range(vocab_size)]
     sentences = [' '.join(rng.choices(words, k=15)) + '.'
                  for _ in range(2000)]
-    train_caption_tokenizer(sentences, 'wordpiece',
-                            vocab_size).save_pretrained(folder)
-    return folder
+    return write_caption_tokenizer(folder, sentences, vocab_size)
 
 
 def build_head(args: argparse.Namespace, tokenizer: str):
@@ -239,8 +238,11 @@ def main(argv=None) -> dict:
         serve(args, sys.stdin, benchmarking.worker_reply())
         return {}
     load_start = os.getloadavg()[0]
-    with benchmarking.compared_trees(args.against, REPO) as trees, \
+    with tempfile.TemporaryDirectory() as tmp, \
+            benchmarking.compared_trees(args.against, REPO) as trees, \
             benchmarking.workers() as procs:
+        if args.tokenizer is None:  # one for all trees, built by this one
+            args.tokenizer = synthetic_tokenizer(args.vocab_size, tmp)
         labels = {name: f'{name} ({benchmarking.describe_tree(root)})'
                   for name, root in trees.items()}
         syncs, times = {}, {}

@@ -26,8 +26,8 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from rassu_mm.models.caption_heads import MoHECaptionHead
-from rassu_mm.models.tokenization import train_caption_tokenizer
 from rassu_mm.structures import SSUDataSample
+from rassu_mm.testing import write_caption_tokenizer
 
 SUPER = dict(string=['violin', 'cello'], wind=['flute', 'tuba'],
              animal=['dog', 'cat'], vehicle=['car', 'train'])
@@ -119,8 +119,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     with tempfile.TemporaryDirectory() as tokenizer:
         captions = [c for s in make_split(64, 0, args.noise)[1]
                     for c in s.gt_captions]
-        train_caption_tokenizer(captions, vocab_size=200).save_pretrained(
-            tokenizer)
+        write_caption_tokenizer(tokenizer, captions, vocab_size=200)
         results = {
             source: [
                 run(source, seed, args.steps, args.noise, tokenizer)

@@ -5,7 +5,9 @@ Generates videos of several lengths (by default 30, 120 and 240 s of
 each with its tone), then runs :class:`SSUInferencer` with an output
 folder on each (overlay at the source frame rate with audio, subtitles,
 mask PNGs, JSON), every length in its own process so that the peak resident
-set size (``ru_maxrss``) of one run does not carry over to the next.
+set size (the process's since it started, ``PeakMemory`` of
+``rassu_mm.utils.benchmarking``) of one run does not carry over to the
+next.
 
 Reported per length: seconds of video per second end to end, the time in
 each stage of that run (``decode``: both decoding passes and the audio;
@@ -32,10 +34,8 @@ import argparse
 import json
 import os
 import os.path as osp
-import resource
 import subprocess
 import sys
-import time
 from fractions import Fraction
 from typing import List
 
@@ -112,36 +112,15 @@ def generate_video(path: str, seconds: float, size: tuple, fps: int,
         out.mux(audio.encode())
 
 
-def ensure_tokenizer(cfg, work_dir: str) -> None:
-    """Point the caption head at a tokenizer, training a small one from
-    the synthetic demo captions when the config's folder is missing."""
-    head = cfg.model.get('caption_head')
-    if head is None or osp.isdir(head.tokenizer):
-        return
+def demo_captions() -> list:
+    """The captions of the synthetic demo data (a stand-in tokenizer's
+    vocabulary when the config's tokenizer is missing)."""
     from rassu_mm.datasets.synthetic import caption_for, demo_classes
-    from rassu_mm.models.tokenization import train_caption_tokenizer
-    folder = osp.join(work_dir, 'tokenizer')
-    if not osp.isdir(folder):
-        names = [c[0] for c in demo_classes(4)]
-        captions = [
-            caption_for([f'{a} on the {side}'] + ([b] if b else []))
-            for a in names for b in [None] + names
-            for side in ('left', 'right')
-        ] + [caption_for([])]
-        train_caption_tokenizer(captions, vocab_size=120).save_pretrained(
-            folder)
-    head.tokenizer = folder
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process (Linux: KiB -> MiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def current_rss_mib() -> float:
-    with open('/proc/self/statm') as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf('SC_PAGE_SIZE') / 2**20
+    names = [c[0] for c in demo_classes(4)]
+    return [
+        caption_for([f'{a} on the {side}'] + ([b] if b else []))
+        for a in names for b in [None] + names for side in ('left', 'right')
+    ] + [caption_for([])]
 
 
 def run_one(args: argparse.Namespace) -> dict:
@@ -150,19 +129,21 @@ def run_one(args: argparse.Namespace) -> dict:
     from mmengine.config import Config
 
     from rassu_mm.apis import SSUInferencer, probe_video
+    from rassu_mm.testing import use_stand_in_tokenizer
+    from rassu_mm.utils.benchmarking import PeakMemory, process_rss, timed
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = Config.fromfile(args.config)
-    ensure_tokenizer(cfg, args.work_dir)
+    use_stand_in_tokenizer(cfg, osp.join(args.work_dir, 'tokenizer'),
+                           demo_captions(), vocab_size=120)
     inferencer = SSUInferencer(cfg, args.checkpoint, device=args.device)
-    rss_model = current_rss_mib()
+    rss_model = process_rss() / 2**20
     name = osp.splitext(osp.basename(args.worker))[0]
-    start = time.perf_counter()
-    result = inferencer(
-        args.worker,
-        batch_size=args.batch_size,
-        out_dir=osp.join(args.work_dir, 'outputs'))['predictions'][0]
-    total = time.perf_counter() - start
+    total, result = timed(
+        lambda: inferencer(
+            args.worker,
+            batch_size=args.batch_size,
+            out_dir=osp.join(args.work_dir, 'outputs'))['predictions'][0])
     timings = dict(inferencer.timings)
     inferencer.timings.clear()
     inferencer(args.worker, batch_size=args.batch_size)  # no outputs
@@ -179,7 +160,7 @@ def run_one(args: argparse.Namespace) -> dict:
         end_to_end_over_model=total / model_only,
         model_share=model_only / total,
         rss_after_model_mib=rss_model,
-        peak_rss_mib=peak_rss_mib(),
+        peak_rss_mib=PeakMemory().peak() / 2**20,  # since the start
         torch_threads=torch.get_num_threads())
 
 

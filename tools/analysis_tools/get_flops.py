@@ -23,7 +23,6 @@ Example::
         --shape 224 224 --num-frames 10
 """
 import argparse
-import os.path as osp
 import tempfile
 
 import torch
@@ -35,7 +34,7 @@ from torch import nn
 import rassu_mm  # noqa: F401  registers the components
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
-from rassu_mm.testing import demo_mm_inputs
+from rassu_mm.testing import demo_mm_inputs, use_stand_in_tokenizer
 
 
 def sdpa_flop_jit(inputs: list, outputs: list) -> int:
@@ -144,21 +143,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def use_stand_in_tokenizer(cfg: Config, folder: str) -> None:
-    """Point a caption head whose tokenizer folder is missing to a small
-    tokenizer written to ``folder`` (and say so)."""
-    head = cfg.model.get('caption_head')
-    if not head or osp.isdir(head.get('tokenizer') or ''):
-        return
-    from rassu_mm.models.tokenization import train_caption_tokenizer
-    tokenizer = train_caption_tokenizer(
-        ['the man on the left is playing the violin.'])
-    tokenizer.save_pretrained(folder)
-    print(f'note: tokenizer {head.tokenizer} not built yet; counting with a '
-          f'stand-in vocabulary of {len(tokenizer)} tokens')
-    head.tokenizer = folder
-
-
 def main(argv=None) -> dict:
     args = parse_args(argv)
     register_all_modules(init_default_scope=True)
@@ -166,8 +150,13 @@ def main(argv=None) -> dict:
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     with tempfile.TemporaryDirectory() as folder:
-        use_stand_in_tokenizer(cfg, folder)
+        missing = use_stand_in_tokenizer(
+            cfg, folder, ['the man on the left is playing the violin.'])
         model = MODELS.build(cfg.model)
+    if missing:
+        print(f'note: tokenizer {missing} not built yet; counting with a '
+              'stand-in vocabulary of '
+              f'{model.caption_head.tokenizer.vocab_size} tokens')
     res = complexity(model, args.num_frames, tuple(args.shape),
                      args.caption_length)
     flops, frames = res['flops'], args.num_frames

@@ -6,9 +6,8 @@ from rassu_mm.models.caption_heads import (DecodeState, MoEFeedForward,
                                            MoHECaptionHead, beam_search,
                                            greedy_search)
 from rassu_mm.models.caption_heads.text_decoder import decode_step
-from rassu_mm.models.tokenization import train_caption_tokenizer
 from rassu_mm.structures import SSUDataSample
-from rassu_mm.testing import HostSyncRecorder
+from rassu_mm.testing import HostSyncRecorder, write_caption_tokenizer
 
 CLASSES = ['violin', 'cello', 'flute', 'drum']
 SUPER = dict(String=['violin', 'cello'], Wind=['flute'], Percussion=['drum'])
@@ -24,9 +23,8 @@ B, T, L, C = 2, 3, 6, 24
 
 @pytest.fixture(scope='module')
 def tokenizer(tmp_path_factory):
-    folder = tmp_path_factory.mktemp('tok')
-    train_caption_tokenizer(CAPTIONS, vocab_size=300).save_pretrained(folder)
-    return str(folder)
+    return write_caption_tokenizer(
+        tmp_path_factory.mktemp('tok'), CAPTIONS, vocab_size=300)
 
 
 def _head(tokenizer, **kwargs):

@@ -2,9 +2,8 @@ import pytest
 import torch
 from transformers import CLIPTextConfig, CLIPTextModelWithProjection
 
-from rassu_mm.models.tokenization import (CaptionTokenizer,
-                                          train_caption_tokenizer)
-from rassu_mm.testing import tiny_clip_text
+from rassu_mm.models.tokenization import CaptionTokenizer
+from rassu_mm.testing import tiny_clip_text, write_caption_tokenizer
 
 CAPTIONS = [
     'The woman on the left is playing a flute.',
@@ -17,10 +16,9 @@ CAPTIONS = [
 def clip_folder(tmp_path_factory):
     """A tiny CLIP text tower saved with its (caption) tokenizer, and its
     ``CLIPTextConfig`` arguments."""
-    folder = tmp_path_factory.mktemp('clip_text')
-    tokenizer = train_caption_tokenizer(CAPTIONS, vocab_size=200)
-    tokenizer.save_pretrained(folder)
-    tiny = tiny_clip_text(len(tokenizer))
+    folder = write_caption_tokenizer(
+        tmp_path_factory.mktemp('clip_text'), CAPTIONS, vocab_size=200)
+    tiny = tiny_clip_text(CaptionTokenizer(folder).vocab_size)
     torch.manual_seed(0)
     CLIPTextModelWithProjection(CLIPTextConfig(**tiny)).save_pretrained(
         folder)

@@ -8,9 +8,8 @@ from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 
 from mmseg.registry import MODELS
-from rassu_mm.models.tokenization import train_caption_tokenizer
-from rassu_mm.testing import (DEMO_CAPTION, HostSyncRecorder,
-                              demo_mm_inputs, get_config)
+from rassu_mm.testing import (HostSyncRecorder, demo_mm_inputs, get_config,
+                              write_caption_tokenizer)
 
 #: Syncs of one training step with its logging (issue 18's target).
 STEP_BUDGET = 60
@@ -53,10 +52,8 @@ def test_demo_training_step_stays_within_the_sync_budget(tmp_path):
     """The full demo model (configs/ssuformer_demo.py), 8 clips of 5
     frames of 64x64 with a frame without ground truth and one with
     background only: the second training step and its logging."""
-    train_caption_tokenizer([DEMO_CAPTION],
-                            vocab_size=60).save_pretrained(str(tmp_path))
     cfg = get_config('ssuformer_demo.py')
-    cfg.model.caption_head.tokenizer = str(tmp_path)
+    cfg.model.caption_head.tokenizer = write_caption_tokenizer(tmp_path)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)

@@ -3,8 +3,7 @@ branch (MCM) starts from the same weights in every part the rows share."""
 import torch
 from mmseg.registry import MODELS
 
-from rassu_mm.models.tokenization import train_caption_tokenizer
-from rassu_mm.testing import tiny_model_cfg
+from rassu_mm.testing import tiny_model_cfg, write_caption_tokenizer
 
 
 def _build(seed, tokenizer, **overrides):
@@ -14,10 +13,10 @@ def _build(seed, tokenizer, **overrides):
 
 
 def test_rows_share_initial_weights(tmp_path):
-    train_caption_tokenizer(['the red circle is sounding'],
-                            vocab_size=60).save_pretrained(str(tmp_path))
-    with_mcm = _build(0, str(tmp_path)).state_dict()
-    without = _build(0, str(tmp_path), mask_collaboration=None).state_dict()
+    tokenizer = write_caption_tokenizer(tmp_path,
+                                        ['the red circle is sounding'])
+    with_mcm = _build(0, tokenizer).state_dict()
+    without = _build(0, tokenizer, mask_collaboration=None).state_dict()
     shared = [k for k in without if not k.startswith('data_preprocessor')]
     assert any(k.startswith('caption_head.') for k in shared)
     assert set(shared) <= set(with_mcm)

@@ -3,8 +3,8 @@ caption head."""
 import torch
 from mmengine.dataset import pseudo_collate
 
-from rassu_mm.models.tokenization import train_caption_tokenizer
-from rassu_mm.testing import build_tiny_model, demo_clip
+from rassu_mm.testing import (build_tiny_model, demo_clip,
+                              write_caption_tokenizer)
 
 CAPTIONS = ['The red triangle on the left is sounding.',
             'The blue circle on the right is sounding.']
@@ -12,8 +12,7 @@ CLASSES = ['red triangle', 'blue circle']
 
 
 def test_ssuformer_with_caption_branch_trains_and_predicts(tmp_path):
-    train_caption_tokenizer(CAPTIONS, vocab_size=100).save_pretrained(
-        tmp_path)
+    write_caption_tokenizer(tmp_path, CAPTIONS, vocab_size=100)
     model = build_tiny_model('ssuformer_demo.py', tokenizer=str(tmp_path))
     data = pseudo_collate([
         demo_clip((64, 64),
@@ -46,8 +45,7 @@ def test_predictions_never_read_ground_truth(tmp_path):
     """Masks and captions are the same with and without ground truth in
     the data samples (prompts come from the classifier, MCM from the
     predicted masks)."""
-    train_caption_tokenizer(CAPTIONS, vocab_size=100).save_pretrained(
-        tmp_path)
+    write_caption_tokenizer(tmp_path, CAPTIONS, vocab_size=100)
     model = build_tiny_model('ssuformer_demo.py',
                              tokenizer=str(tmp_path)).eval()
 
