@@ -194,11 +194,11 @@ class SSUInferencer(BaseInferencer):
     def infer_video(self,
                     video: str,
                     out_dir: Optional[str] = None,
-                    return_datasamples: bool = False,
                     batch_size: int = 1,
+                    return_datasamples: bool = False,
+                    silent_if_no_audio: bool = False,
                     show: bool = False,
                     wait_time: float = 0,
-                    silent_if_no_audio: bool = False,
                     progress: bool = False) -> dict:
         """Predict one video, streaming (see the class docstring).
 
@@ -206,16 +206,16 @@ class SSUInferencer(BaseInferencer):
             video (str): The video file.
             out_dir (str, optional): This video's output folder; None writes
                 nothing.
+            batch_size (int): Windows per forward pass. Defaults to 1.
             return_datasamples (bool): Also return every window's
                 :class:`SSUDataSample` (these hold full-size masks, so
                 memory grows with the video). Defaults to False.
-            batch_size (int): Windows per forward pass. Defaults to 1.
+            silent_if_no_audio (bool): Treat a video without an audio track
+                as silent instead of refusing it. Defaults to False.
             show (bool): Show the painted frames in a window. Defaults to
                 False.
             wait_time (float): Seconds each shown frame waits. Defaults to 0
                 (as fast as possible).
-            silent_if_no_audio (bool): Treat a video without an audio track
-                as silent instead of refusing it. Defaults to False.
             progress (bool): Show a progress bar. Defaults to False.
 
         Returns:
@@ -265,6 +265,7 @@ class SSUInferencer(BaseInferencer):
                  return_datasamples: bool = False,
                  batch_size: int = 1,
                  out_dir: str = '',
+                 *,
                  on_error: Optional[ErrorHandler] = None,
                  **kwargs) -> dict:
         """Predict every video of ``inputs``.
@@ -279,8 +280,8 @@ class SSUInferencer(BaseInferencer):
                 :class:`UnsafePathError`), which is then skipped; None
                 raises the error.
             return_datasamples, batch_size, **kwargs: The options of
-                :meth:`infer_video` (also ``show``, ``wait_time``,
-                ``silent_if_no_audio``, ``progress``).
+                :meth:`infer_video` (also ``silent_if_no_audio``, ``show``,
+                ``wait_time``, ``progress``).
 
         Returns:
             dict: ``predictions``, one dict per video (see
@@ -295,8 +296,8 @@ class SSUInferencer(BaseInferencer):
                 video_dir = safe_join(out_dir, output_name(
                     video, videos)) if out_dir else None
                 results.append(
-                    self.infer_video(video, video_dir, return_datasamples,
-                                     batch_size, **kwargs))
+                    self.infer_video(video, video_dir, batch_size,
+                                     return_datasamples, **kwargs))
             except (ClipDataError, UnsafePathError) as err:
                 if on_error is None:
                     raise

@@ -150,7 +150,10 @@ class VideoJob:
         video too) or ``'stop'``; after an error only drain the queue."""
         while True:
             item = self._queue.get()
-            if item == 'stop':
+            # after an error 'finish' too ends the thread: an error on the
+            # last queued paints is only seen by finish(), which joins it
+            if item == 'stop' or (item == 'finish'
+                                  and self._error is not None):
                 return
             if self._error is not None:
                 continue

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import rassu_mm.apis.windows as windows_module
-from rassu_mm.apis import SSUInferencer, iter_frames, probe_video
+from rassu_mm.apis import (SSUInferencer, StageTimer, iter_frames,
+                           probe_video)
 from rassu_mm.apis.video_job import VideoJob
 from rassu_mm.datasets import ClipDataError
 from .conftest import make_video
@@ -195,6 +196,37 @@ def test_render_thread_error_reaches_the_caller(tmp_path, inferencer,
     assert records['frames'] and len(painted) == 30
     written = list(iter_frames(str(tmp_path / 'out' / 'overlay.mp4'), 'out'))
     assert 0 < len(written) < 30
+
+
+def test_render_error_on_the_last_paints_is_raised_by_finish(
+        tmp_path, inferencer, monkeypatch):
+    """The render thread fails on the last paints queued before
+    ``finish``: ``finish`` raises the error instead of waiting forever for
+    the thread (which used to skip the ``'finish'`` after an error)."""
+    video = make_video(tmp_path / 'v.mp4', 2)
+    info = probe_video(video, 'v')
+
+    def failing_paint(frame, paint):
+        raise ClipDataError('v', video, 'cannot paint')
+
+    monkeypatch.setattr(inferencer.painter, 'paint', failing_paint)
+    job = VideoJob(info, 'v', 1.0, inferencer.painter, StageTimer(),
+                   paint=True)
+    mask = np.zeros((info.height, info.width), np.uint8)
+    job.add_paints({0: inferencer.painter.prepare(mask, None)})
+    errors = []
+
+    def finish():
+        try:
+            job.finish()
+        except ClipDataError as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=finish, daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive() and 'cannot paint' in str(errors[0])
+    job.close()
 
 
 def test_folder_with_bad_files_continues(tmp_path, inferencer):
