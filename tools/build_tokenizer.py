@@ -12,7 +12,7 @@ import argparse
 import json
 from typing import Iterator, Sequence
 
-from rassu_mm.models.tokenization import train_caption_tokenizer
+from rassu_mm.models.utils.tokenization import train_caption_tokenizer
 
 
 def iter_captions(ann_files: Sequence[str]) -> Iterator[str]:

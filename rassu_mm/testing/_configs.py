@@ -162,7 +162,8 @@ TINY_CLIP_VISION = dict(
 
 def tiny_clip_text(vocab_size: int) -> dict:
     """``CLIPTextConfig`` arguments of a tiny text tower whose special ids
-    are those of :func:`~rassu_mm.models.tokenization.train_caption_tokenizer`
+    are those of
+    :func:`~rassu_mm.models.utils.tokenization.train_caption_tokenizer`
     (``[PAD]=0``, ``[BOS]=2``, ``[EOS]=3``)."""
     return dict(
         vocab_size=vocab_size,

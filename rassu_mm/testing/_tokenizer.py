@@ -7,7 +7,7 @@ from typing import Iterable, Optional, Union
 
 from mmengine.config import Config
 
-from rassu_mm.models.tokenization import train_caption_tokenizer
+from rassu_mm.models.utils.tokenization import train_caption_tokenizer
 from ._inputs import DEMO_CAPTION
 
 

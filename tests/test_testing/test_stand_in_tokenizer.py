@@ -1,7 +1,7 @@
 """rassu_mm.testing's stand-in caption tokenizer."""
 from mmengine.config import Config
 
-from rassu_mm.models.tokenization import CaptionTokenizer
+from rassu_mm.models.utils.tokenization import CaptionTokenizer
 from rassu_mm.testing import (DEMO_CAPTION, use_stand_in_tokenizer,
                               write_caption_tokenizer)
 

@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 
 from mmseg.registry import MODELS
-from rassu_mm.models.pretrained import PretrainedKeysError
+from rassu_mm.models.utils.pretrained import PretrainedKeysError
 from rassu_mm.testing import (load_tool, repo_path, write_caption_tokenizer,
                               write_tiny_semireal_set)
 

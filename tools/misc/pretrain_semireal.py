@@ -282,7 +282,7 @@ def clip_pixels(frames: torch.Tensor, masks: torch.Tensor,
     """What MCM feeds CLIP: uint8 RGB ``[N, H, W, 3]`` in CLIP's
     normalisation, times the mask ``[N, H, W]``, resized to
     ``image_size``; ``[N, 3, S, S]``."""
-    from rassu_mm.models.clip_utils import CLIP_MEAN, CLIP_STD
+    from rassu_mm.models.utils.clip_utils import CLIP_MEAN, CLIP_STD
     x = frames.permute(0, 3, 1, 2).float() / 255
     x = (x - torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)) / torch.tensor(
         CLIP_STD).view(1, 3, 1, 1)
@@ -352,7 +352,7 @@ def zero_shot(model, tokenizer, frames, owner, masks, labels) -> dict:
 
 
 def pretrain_clip(cfg: Config, args) -> dict:
-    from rassu_mm.models.tokenization import train_caption_tokenizer
+    from rassu_mm.models.utils.tokenization import train_caption_tokenizer
     clips = load_clips(args.data_root, 'train')
     frames, owner, masks, texts, labels = region_examples(
         args.data_root, args.asset_root, clips)

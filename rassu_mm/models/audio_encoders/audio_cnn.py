@@ -7,7 +7,7 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from mmseg.registry import MODELS
-from ..pretrained import StrictPretrainedMixin
+from ..utils.pretrained import StrictPretrainedMixin
 
 
 @MODELS.register_module()

@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 
 from mmseg.registry import MODELS
 
-from ..pretrained import load_checkpoint_strict, strip_prefix
+from ..utils.pretrained import load_checkpoint_strict, strip_prefix
 
 # (name, out_channels, max-pool after the conv)
 VGGISH_CONVS = (('conv1', 64, True), ('conv2', 128, True),

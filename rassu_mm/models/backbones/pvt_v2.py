@@ -2,7 +2,7 @@
 from mmdet.models.backbones.pvt import PyramidVisionTransformerV2, pvt_convert
 
 from mmseg.registry import MODELS
-from ..pretrained import load_checkpoint_strict
+from ..utils.pretrained import load_checkpoint_strict
 
 
 @MODELS.register_module()

@@ -1,7 +1,7 @@
 """mmseg's ResNetV1c with pretrained weights loaded strictly."""
 from mmseg.models.backbones import ResNetV1c
 from mmseg.registry import MODELS
-from ..pretrained import StrictPretrainedMixin
+from ..utils.pretrained import StrictPretrainedMixin
 
 
 @MODELS.register_module()

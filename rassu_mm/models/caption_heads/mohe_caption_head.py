@@ -9,7 +9,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList
 from torch import Tensor, nn
 
-from ..tokenization import CaptionTokenizer
+from ..utils.tokenization import CaptionTokenizer
 from .generation import beam_search, greedy_search
 from .hierarchical_prompt import HierarchicalPrompter
 from .text_decoder import DecodeState, MoETextDecoder

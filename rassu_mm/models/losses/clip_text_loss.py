@@ -9,8 +9,8 @@ from torch import Tensor
 from transformers import (CLIPTextConfig, CLIPTextModelWithProjection,
                           PreTrainedTokenizerBase)
 
-from ..clip_utils import build_hf_model, load_hf_pretrained
-from ..tokenization import load_tokenizer
+from ..utils.clip_utils import build_hf_model, load_hf_pretrained
+from ..utils.tokenization import load_tokenizer
 
 # Frozen text towers and tokenizers by (config, pretrained, tokenizer):
 # losses that name the same tower share it (one copy in memory).

@@ -10,8 +10,8 @@ from mmseg.utils import SampleList
 from torch import Tensor, nn
 from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
-from ..clip_utils import (CLIP_MEAN, CLIP_STD, build_hf_model,
-                          load_hf_pretrained)
+from ..utils.clip_utils import (CLIP_MEAN, CLIP_STD, build_hf_model,
+                                load_hf_pretrained)
 
 
 @MODELS.register_module()

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from rassu_mm.models import VGGish
-from rassu_mm.models.pretrained import PretrainedKeysError
+from rassu_mm.models.utils.pretrained import PretrainedKeysError
 
 
 def _pretrained(path, **kwargs):

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from rassu_mm.models.backbones import PVTv2
-from rassu_mm.models.pretrained import PretrainedKeysError
+from rassu_mm.models.utils.pretrained import PretrainedKeysError
 
 #: the stage layout of b5 at 1/8 of its width, one block per stage
 TINY = dict(embed_dims=8, num_layers=[1, 1, 1, 1], num_heads=[1, 2, 5, 8],

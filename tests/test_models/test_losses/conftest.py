@@ -2,7 +2,7 @@ import pytest
 import torch
 from transformers import CLIPTextConfig, CLIPTextModelWithProjection
 
-from rassu_mm.models.tokenization import CaptionTokenizer
+from rassu_mm.models.utils.tokenization import CaptionTokenizer
 from rassu_mm.testing import tiny_clip_text, write_caption_tokenizer
 
 CAPTIONS = [

@@ -11,7 +11,7 @@ from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
 from mmseg.registry import MODELS
 
-from rassu_mm.models.clip_utils import CLIP_MEAN, CLIP_STD
+from rassu_mm.models.utils.clip_utils import CLIP_MEAN, CLIP_STD
 from rassu_mm.models.necks import MaskCollaborationModule
 from rassu_mm.structures import SSUDataSample
 from rassu_mm.testing import REPO_ROOT

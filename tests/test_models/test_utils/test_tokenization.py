@@ -4,8 +4,8 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from rassu_mm.models.tokenization import (CaptionTokenizer,
-                                          train_caption_tokenizer)
+from rassu_mm.models.utils.tokenization import (CaptionTokenizer,
+                                                train_caption_tokenizer)
 from rassu_mm.testing import load_tool
 
 CAPTIONS = [

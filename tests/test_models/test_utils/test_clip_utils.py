@@ -6,11 +6,11 @@ from transformers import (CLIPConfig, CLIPModel, CLIPTextModelWithProjection,
                           CLIPVisionConfig, CLIPVisionModel,
                           CLIPVisionModelWithProjection)
 
-from rassu_mm.models.clip_utils import build_hf_model, load_hf_pretrained
+from rassu_mm.models.utils.clip_utils import build_hf_model, load_hf_pretrained
 from rassu_mm.models.losses import RegionCaptionConsistencyLoss
 from rassu_mm.models.necks import MaskCollaborationModule
-from rassu_mm.models.pretrained import PretrainedKeysError
-from rassu_mm.models.tokenization import load_tokenizer
+from rassu_mm.models.utils.pretrained import PretrainedKeysError
+from rassu_mm.models.utils.tokenization import load_tokenizer
 from rassu_mm.testing import TINY_CLIP_VISION as VISION
 from rassu_mm.testing import tiny_clip_text, write_caption_tokenizer
 
