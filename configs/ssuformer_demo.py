@@ -3,7 +3,7 @@
 # randomly initialised CLIP vision encoder, MoHE caption head). `make demo`
 # builds the tokenizer at data/demo/tokenizer from the training captions.
 # The class hierarchy of the prompts is the demo generator's
-# (rassu_mm/datasets/metainfo.py get_metainfo).
+# (rassu_mm/utils/class_names.py get_metainfo).
 _base_ = ['./ssuformer_demo_seg.py']
 model = dict(
     class_hierarchy='SSU-Demo',

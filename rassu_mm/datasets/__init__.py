@@ -1,8 +1,9 @@
+from rassu_mm.utils.class_names import (F_LIFESCENE_METAINFO,
+                                       F_MUSIC_METAINFO, make_palette)
 from .audio import AudioFeatureCache, LogMelParams, log_mel_patches
 from .errors import ClipDataError
 from .f_lifescene import FLifesceneDataset
 from .f_music import FMusicDataset
-from .metainfo import F_LIFESCENE_METAINFO, F_MUSIC_METAINFO, make_palette
 from .ssu_dataset import SSUDataset
 from .transforms import *  # noqa: F401,F403
 

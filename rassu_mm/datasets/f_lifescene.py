@@ -1,6 +1,6 @@
 """f-Lifescene: 61 classes in 7 super-categories."""
 from mmseg.registry import DATASETS
-from .metainfo import F_LIFESCENE_METAINFO
+from rassu_mm.utils.class_names import F_LIFESCENE_METAINFO
 from .ssu_dataset import SSUDataset
 
 

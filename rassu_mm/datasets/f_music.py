@@ -1,6 +1,6 @@
 """f-Music: 22 instrument classes in 4 super-categories."""
 from mmseg.registry import DATASETS
-from .metainfo import F_MUSIC_METAINFO
+from rassu_mm.utils.class_names import F_MUSIC_METAINFO
 from .ssu_dataset import SSUDataset
 
 

@@ -32,20 +32,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .metainfo import F_MUSIC_SUPER_CATEGORIES, hierarchy_metainfo
+from rassu_mm.utils.class_names import (SR_MUSIC_CLASSES,
+                                       SR_MUSIC_METAINFO,
+                                       SR_MUSIC_SUPER_CATEGORIES)
 
-# the f-Music classes with both a real sound and >= 2 picture styles in
-# the packages (docs/semireal.md lists the left-out nine and why: ukulele,
-# erhu, pipa, guzheng, suona, bagpipe, and tuba, bassoon, clarinet, which
-# have pictures of one style only)
-SR_MUSIC_CLASSES = ('violin', 'cello', 'guitar', 'bass', 'banjo', 'drum',
-                    'xylophone', 'congas', 'accordion', 'piano', 'trumpet',
-                    'flute', 'saxophone')
-SR_MUSIC_SUPER_CATEGORIES = {
-    group: [c for c in members if c in SR_MUSIC_CLASSES]
-    for group, members in F_MUSIC_SUPER_CATEGORIES.items()
-}
-SR_MUSIC_METAINFO = hierarchy_metainfo('sr-Music', SR_MUSIC_SUPER_CATEGORIES)
 # the captions' verb per super-category and word per picture style
 VERBS = {
     'String': 'is being played',

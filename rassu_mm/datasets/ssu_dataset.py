@@ -10,9 +10,9 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from mmseg.registry import DATASETS
+from rassu_mm.utils.class_names import make_palette
 from rassu_mm.utils.paths import RootChecker, UnsafePathError, safe_join
 from .errors import ClipDataError, check_clip_id
-from .metainfo import make_palette
 
 SEG_MODES = ('binary', 'semantic')
 

@@ -27,26 +27,16 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-COLOURS = (('red', (220, 40, 40)), ('blue', (50, 90, 235)),
-           ('green', (40, 190, 70)), ('yellow', (235, 215, 40)),
-           ('magenta', (220, 50, 220)), ('cyan', (40, 215, 225)),
-           ('orange', (245, 140, 30)), ('white', (240, 240, 240)))
-SHAPES = ('triangle', 'circle', 'square', 'diamond', 'cross', 'star')
-MAX_CLASSES = len(COLOURS)
+from rassu_mm.utils.class_names import (COLOURS, HARD_HIERARCHY, SHAPES,
+                                       demo_classes, demo_metainfo,
+                                       hard_classes, hard_metainfo)
+
 POSITIONS = {
     2: ('on the left', 'on the right'),
     3: ('on the left', 'in the middle', 'on the right')
 }
 SPLITS = ('train', 'val', 'test')
 
-# The hard preset (``preset='hard'``): super-category, its captions' verb,
-# its classes (shapes). The super-category sets the sound's timbre.
-HARD_HIERARCHY = (
-    ('Bell', 'is ringing', ('triangle', 'pentagon', 'hexagon')),
-    ('Whistle', 'is whistling', ('circle', 'ring', 'half disc')),
-    ('Beast', 'is growling', ('star', 'cross', 'saltire')),
-    ('Drum', 'is drumming', ('square', 'diamond', 'arrow')),
-)
 HARD_SIZES = ('small', 'big')
 HARD_TEXTURES = ('plain', 'striped')
 # per super-category: partial frequency ratios (amplitude 1/k), tremolo
@@ -60,30 +50,6 @@ GRID_POSITIONS = ('at the top left', 'at the top right', 'at the bottom left',
 PRESETS = dict(
     demo=dict(num_clips=(120, 24, 24), num_classes=4),
     hard=dict(num_clips=(240, 24, 24), num_classes=12))
-
-
-def demo_classes(num_classes: int) -> List[Tuple[str, str, tuple]]:
-    """``(name, shape, rgb)`` of the first ``num_classes`` demo classes."""
-    if not 2 <= num_classes <= MAX_CLASSES:
-        raise ValueError(f'num_classes must be in 2..{MAX_CLASSES}, '
-                         f'got {num_classes}')
-    return [(f'{COLOURS[i][0]} {SHAPES[i % len(SHAPES)]}',
-             SHAPES[i % len(SHAPES)], COLOURS[i][1])
-            for i in range(num_classes)]
-
-
-def demo_metainfo(num_classes: int) -> dict:
-    """SSU metainfo: classes, super-categories by shape, colour palette."""
-    classes = demo_classes(num_classes)
-    super_categories: Dict[str, List[str]] = {}
-    for name, shape, _ in classes:
-        super_categories.setdefault(shape.capitalize(), []).append(name)
-    return dict(
-        dataset_name='SSU-Demo',
-        classes=[c[0] for c in classes],
-        super_categories=super_categories,
-        palette=[list(c[2]) for c in classes],
-        fps=1)
 
 
 def _shape_mask(shape: str, cx: float, cy: float, r: float,
@@ -164,25 +130,6 @@ def caption_for(names: Sequence[str]) -> str:
         text = (', '.join(listed[:-1]) + ' and ' + listed[-1] +
                 ' are sounding.')
     return text[0].upper() + text[1:]
-
-
-def hard_classes() -> List[Tuple[str, int, int]]:
-    """``(name, super_index, sub_index)`` of the 12 hard-preset classes."""
-    return [(name, s, j) for s, (_, _, members) in enumerate(HARD_HIERARCHY)
-            for j, name in enumerate(members)]
-
-
-def hard_metainfo() -> dict:
-    """SSU metainfo of the hard preset: 12 classes in 4 super-categories,
-    plus ``verbs`` (super-category -> the verb its captions use)."""
-    return dict(
-        dataset_name='SSU-Synthetic-Hard',
-        classes=[c[0] for c in hard_classes()],
-        super_categories={s: list(m)
-                          for s, _, m in HARD_HIERARCHY},
-        verbs={s: v
-               for s, v, _ in HARD_HIERARCHY},
-        fps=1)
 
 
 @lru_cache(maxsize=None)

@@ -9,8 +9,8 @@ from mmengine.dist import master_only
 from mmseg.registry import VISUALIZERS
 from mmseg.visualization import SegLocalVisualizer
 
-from rassu_mm.datasets.metainfo import make_palette
 from rassu_mm.structures import SSUDataSample
+from rassu_mm.utils.class_names import make_palette
 from rassu_mm.utils.paths import UnsafePathError, is_safe_component
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX

@@ -3,6 +3,8 @@ import hashlib
 import json
 import os
 import os.path as osp
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -13,7 +15,7 @@ from PIL import Image
 from rassu_mm.datasets import ClipDataError, SSUDataset
 from rassu_mm.datasets.synthetic import (class_sound, demo_classes,
                                          make_synthetic_dataset)
-from rassu_mm.testing import load_tool
+from rassu_mm.testing import load_tool, repo_path
 
 PIPELINE = [
     dict(type='LoadClipFrames'),
@@ -117,6 +119,23 @@ def test_make_synthetic_cli(tmp_path):
     assert tuple(sample.gt_sem_seg.data.shape) == (2, 32, 48)
     assert sample.gt_sem_seg.data.max() <= 3
     assert len(ds.metainfo['classes']) == 3
+
+
+def test_make_synthetic_runs_without_the_package(tmp_path):
+    """The tool loads the generator and its class tables from their files:
+    neither the package nor torch is imported."""
+    tool = repo_path('tools', 'dataset_converters', 'make_synthetic.py')
+    argv = ['make_synthetic.py', '--out-dir', str(tmp_path), '--num-train',
+            '1', '--num-val', '1', '--num-test', '1', '--no-progress']
+    check = '\n'.join([
+        'import runpy, sys',
+        f'sys.argv = {argv!r}',
+        f'runpy.run_path({tool!r}, run_name="__main__")',
+        'heavy = {"torch", "rassu_mm", "rassu_mm.utils"} & set(sys.modules)',
+        'assert not heavy, heavy',
+    ])
+    subprocess.run([sys.executable, '-c', check], check=True, cwd=tmp_path)
+    assert osp.isfile(tmp_path / 'annotations' / 'test.json')
 
 
 # ------------------------------------------------------------ videos_to_ssu

@@ -1,9 +1,10 @@
 """Generate a synthetic SSU dataset: the demo set (the default
 ``data/demo``) or, with ``--preset hard``, the ablation set.
 
-The generator lives in ``rassu_mm/datasets/synthetic.py``; it is loaded
-from that file directly, so this tool starts in a fraction of a second
-instead of importing torch, mmseg and mmdet with the package.
+The generator lives in ``rassu_mm/datasets/synthetic.py`` and its class
+tables in ``rassu_mm/utils/class_names.py``; both are loaded from their
+files directly, so this tool starts in a fraction of a second instead of
+importing torch, mmseg and mmdet with the package.
 
 Example::
 
@@ -14,13 +15,29 @@ Example::
 import argparse
 import importlib.util
 import os.path as osp
+import sys
 
-_SOURCE = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-    'rassu_mm', 'datasets', 'synthetic.py')
-_spec = importlib.util.spec_from_file_location('ssu_synthetic', _SOURCE)
-synthetic = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(synthetic)
+_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+_CLASS_NAMES = 'rassu_mm.utils.class_names'
+
+
+def _load(name: str, rel_path: str):
+    """Execute the package file ``rel_path`` as module ``name``."""
+    spec = importlib.util.spec_from_file_location(name,
+                                                  osp.join(_ROOT, rel_path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# synthetic.py imports its class tables from rassu_mm.utils.class_names
+# (standard library only): registered under that name, the import finds it
+# without running the package's __init__
+if _CLASS_NAMES not in sys.modules:
+    sys.modules[_CLASS_NAMES] = _load(_CLASS_NAMES,
+                                      'rassu_mm/utils/class_names.py')
+class_names = sys.modules[_CLASS_NAMES]
+synthetic = _load('ssu_synthetic', 'rassu_mm/datasets/synthetic.py')
 
 
 def parse_args(argv=None):
@@ -49,7 +66,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--num-classes',
         type=int,
-        help=f'object classes of the demo preset (2..{synthetic.MAX_CLASSES}'
+        help=f'object classes of the demo preset (2..{class_names.MAX_CLASSES}'
         ', default 4); the hard preset has 12')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--sample-rate', type=int, default=16000)

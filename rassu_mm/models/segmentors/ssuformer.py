@@ -13,7 +13,7 @@ from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, OptSampleList, SampleList
 from mmseg.utils import add_prefix
-from rassu_mm.datasets.metainfo import get_metainfo
+from rassu_mm.utils.class_names import get_metainfo
 
 
 @MODELS.register_module()
@@ -69,7 +69,7 @@ class SSUFormer(BaseSegmentor):
             ``dataset_names`` unless it sets them.
         class_hierarchy (str | dict, optional): The caption head's class
             hierarchy: a dataset name known to
-            :func:`rassu_mm.datasets.metainfo.get_metainfo` (e.g.
+            :func:`rassu_mm.utils.class_names.get_metainfo` (e.g.
             ``'f-Music'``) or a dict with ``classes``, ``super_categories``
             and ``dataset_name``.
         zero_audio (bool): Replace the audio input by zeros (the audio

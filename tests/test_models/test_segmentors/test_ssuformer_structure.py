@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mmseg.registry import MODELS
-from rassu_mm.datasets.metainfo import get_metainfo
+from rassu_mm.utils.class_names import get_metainfo
 from rassu_mm.models.decode_heads import FPNPixelDecoder
 from rassu_mm.testing import build_tiny_model, demo_mm_inputs, tiny_model_cfg
 # registers the stand-in MCM and caption head
