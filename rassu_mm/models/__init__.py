@@ -1,5 +1,5 @@
-from . import (audio_encoders, backbones, caption_heads, decode_heads,
-               fusion, losses, necks, segmentors, task_modules)
+from . import (audio_encoders, backbones, caption_heads, collaboration,
+               decode_heads, fusion, losses, segmentors, task_modules)
 from .audio_encoders import AudioCNN, VGGish
 from .data_preprocessor import SSUDataPreprocessor
 from .decode_heads import FPNPixelDecoder, SSUMaskHead
@@ -8,9 +8,9 @@ from .segmentors import SSUFormer
 from .task_modules import BatchedHungarianAssigner
 
 __all__ = [
-    'audio_encoders', 'backbones', 'caption_heads', 'decode_heads', 'fusion',
-    'losses', 'necks', 'segmentors', 'task_modules', 'AudioCNN',
-    'AudioQueryGenerator', 'BatchedHungarianAssigner', 'FPNPixelDecoder',
-    'MultiModalityIntegration', 'SSUDataPreprocessor', 'SSUFormer',
-    'SSUMaskHead', 'VGGish'
+    'audio_encoders', 'backbones', 'caption_heads', 'collaboration',
+    'decode_heads', 'fusion', 'losses', 'segmentors', 'task_modules',
+    'AudioCNN', 'AudioQueryGenerator', 'BatchedHungarianAssigner',
+    'FPNPixelDecoder', 'MultiModalityIntegration', 'SSUDataPreprocessor',
+    'SSUFormer', 'SSUMaskHead', 'VGGish'
 ]

@@ -1,5 +1,5 @@
 """CLIP towers build offline and load pretrained weights strictly in
-``init_weights`` (MCM neck, RCC loss); tiny local CLIP folders, no hub."""
+``init_weights`` (MCM, RCC loss); tiny local CLIP folders, no hub."""
 import pytest
 import torch
 from transformers import (CLIPConfig, CLIPModel, CLIPTextModelWithProjection,
@@ -8,7 +8,7 @@ from transformers import (CLIPConfig, CLIPModel, CLIPTextModelWithProjection,
 
 from rassu_mm.models.utils.clip_utils import build_hf_model, load_hf_pretrained
 from rassu_mm.models.losses import RegionCaptionConsistencyLoss
-from rassu_mm.models.necks import MaskCollaborationModule
+from rassu_mm.models.collaboration import MaskCollaborationModule
 from rassu_mm.models.utils.pretrained import PretrainedKeysError
 from rassu_mm.models.utils.tokenization import load_tokenizer
 from rassu_mm.testing import TINY_CLIP_VISION as VISION
@@ -98,16 +98,16 @@ def test_missing_folder_says_how_to_get_it(tmp_path):
     assert 'python tools/misc/download_pretrained.py clip' in msg
 
 
-def test_neck_builds_offline_and_loads_in_init_weights(clip_folder, tmp_path):
+def test_mcm_builds_offline_and_loads_in_init_weights(clip_folder, tmp_path):
     folder, _, source = clip_folder
     # building never reads `pretrained` (here: a folder that is not there)
     MaskCollaborationModule(8, clip=VISION, pretrained=str(tmp_path / 'no'))
-    neck = MaskCollaborationModule(8, clip=VISION, pretrained=folder)
-    neck.init_weights()
+    mcm = MaskCollaborationModule(8, clip=VISION, pretrained=folder)
+    mcm.init_weights()
     torch.testing.assert_close(
-        neck.clip.visual_projection.weight,
+        mcm.clip.visual_projection.weight,
         source['visual_projection.weight'], rtol=0, atol=0)
-    assert not any(p.requires_grad for p in neck.clip.parameters())
+    assert not any(p.requires_grad for p in mcm.clip.parameters())
 
 
 def test_rcc_text_tower_is_built_for_training_only(clip_folder, tmp_path):

@@ -12,7 +12,7 @@ from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 from mmseg.registry import MODELS
 
 from rassu_mm.models.utils.clip_utils import CLIP_MEAN, CLIP_STD
-from rassu_mm.models.necks import MaskCollaborationModule
+from rassu_mm.models.collaboration import MaskCollaborationModule
 from rassu_mm.structures import SSUDataSample
 from rassu_mm.testing import REPO_ROOT
 from rassu_mm.testing import TINY_CLIP_VISION as TINY_CLIP
@@ -29,7 +29,7 @@ def inputs():
             torch.randn(B * T, L, C))
 
 
-def _neck(**kwargs):
+def _mcm(**kwargs):
     torch.manual_seed(0)
     return MaskCollaborationModule(C, clip=TINY_CLIP, **kwargs)
 
@@ -56,25 +56,25 @@ def _samples(gt):
 @pytest.mark.parametrize('mode', ['pool', 'masked_image'])
 def test_shapes_and_frozen_clip(inputs, mode):
     frames, logits, memory = inputs
-    neck = _neck(mode=mode).train()
-    assert not neck.clip.training
+    mcm = _mcm(mode=mode).train()
+    assert not mcm.clip.training
     memory.requires_grad_(True)
-    out = neck(frames, logits, memory)
+    out = mcm(frames, logits, memory)
     assert out['memory'].shape == (B * T, L, C)
     assert out['region_embeds'].shape == (B * T, 16)
     (out['memory'].sum() + out['region_embeds'].sum()).backward()
-    assert all(p.grad is None for p in neck.clip.parameters())
-    assert all(not p.requires_grad for p in neck.clip.parameters())
-    assert all(p.grad is not None for p in neck.proj.parameters())
+    assert all(p.grad is None for p in mcm.clip.parameters())
+    assert all(not p.requires_grad for p in mcm.clip.parameters())
+    assert all(p.grad is not None for p in mcm.proj.parameters())
     assert memory.grad is not None
 
 
 def test_full_mask_pools_all_patches(inputs):
     frames, _, memory = inputs
-    neck = _neck(mode='pool').eval()
+    mcm = _mcm(mode='pool').eval()
     full = torch.full((B * T, 10, 12), 30.)
-    out = neck(frames, full, memory)
-    clip = neck.clip
+    out = mcm(frames, full, memory)
+    clip = mcm.clip
     tokens = clip.vision_model.post_layernorm(
         clip.vision_model(pixel_values=_clip_images(frames))
         .last_hidden_state[:, 1:])
@@ -82,24 +82,24 @@ def test_full_mask_pools_all_patches(inputs):
     torch.testing.assert_close(out['region_embeds'],
                                clip.visual_projection(region))
     torch.testing.assert_close(out['memory'],
-                               memory + neck.proj(region)[:, None])
+                               memory + mcm.proj(region)[:, None])
 
 
 def test_masked_image_mode_full_mask_is_clip_embedding(inputs):
     frames, _, memory = inputs
-    neck = _neck(mode='masked_image').eval()
-    out = neck(frames, torch.full((B * T, 10, 12), 30.), memory)
-    ref = neck.clip(pixel_values=_clip_images(frames))
+    mcm = _mcm(mode='masked_image').eval()
+    out = mcm(frames, torch.full((B * T, 10, 12), 30.), memory)
+    ref = mcm.clip(pixel_values=_clip_images(frames))
     torch.testing.assert_close(out['region_embeds'], ref.image_embeds,
                                atol=1e-5, rtol=1e-4)
-    cls_token = neck.clip.vision_model.post_layernorm(
+    cls_token = mcm.clip.vision_model.post_layernorm(
         ref.last_hidden_state[:, 0])
     torch.testing.assert_close(out['memory'],
-                               memory + neck.proj(cls_token)[:, None],
+                               memory + mcm.proj(cls_token)[:, None],
                                atol=1e-5, rtol=1e-4)
 
 
-def _paper_neck():
+def _paper_mcm():
     """The paper config's MCM with a tiny random CLIP."""
     model = Config.fromfile(
         osp.join(REPO_ROOT,
@@ -116,21 +116,21 @@ def test_paper_mcm_ignores_pixels_outside_a_confident_mask(inputs, train):
     """Non-sounding pixels are replaced before resizing and patch
     embedding, so they cannot reach CLIP."""
     frames, _, memory = inputs
-    neck = _paper_neck().train(train)
-    assert neck.mode == 'masked_image'
+    mcm = _paper_mcm().train(train)
+    assert mcm.mode == 'masked_image'
     logits = torch.full((B * T, 10, 12), 30.)
     logits[..., :6] = -30.  # the left half of every frame is silent
     logits.requires_grad_(train)
-    out = neck(frames, logits, memory)
+    out = mcm(frames, logits, memory)
     changed = frames.clone()
     changed[..., :W // 3] = torch.randn(B * T, 3, H, W // 3) * 5
-    out_changed = neck(changed, logits, memory)
+    out_changed = mcm(changed, logits, memory)
     assert torch.equal(out['region_embeds'], out_changed['region_embeds'])
     assert torch.equal(out['memory'], out_changed['memory'])
     # the same change inside the mask reaches both outputs
     inside = frames.clone()
     inside[..., -W // 3:] = changed[..., :W // 3]
-    out_inside = neck(inside, logits, memory)
+    out_inside = mcm(inside, logits, memory)
     assert (out_inside['region_embeds'] - out['region_embeds']).abs().max() \
         > 1e-4
     assert (out_inside['memory'] - out['memory']).abs().max() > 1e-4
@@ -140,12 +140,12 @@ def test_masked_image_runs_clip_once_per_frame(inputs):
     """One CLIP pass serves the memory and the region embedding, also
     when the region embedding carries the mask gradient."""
     frames, logits, memory = inputs
-    neck = _neck(mode='masked_image').train()
+    mcm = _mcm(mode='masked_image').train()
     calls = []
-    neck.clip.vision_model.register_forward_hook(
+    mcm.clip.vision_model.register_forward_hook(
         lambda module, args, out: calls.append(len(out.last_hidden_state)))
     logits.requires_grad_(True)
-    out = neck(frames, logits, memory)
+    out = mcm(frames, logits, memory)
     assert calls == [B * T]
     out['region_embeds'].sum().backward()
     assert logits.grad.abs().sum() > 0
@@ -154,19 +154,19 @@ def test_masked_image_runs_clip_once_per_frame(inputs):
 
 def test_masked_image_needs_a_frozen_clip():
     with pytest.raises(ValueError, match='frozen'):
-        _neck(mode='masked_image', frozen=False)
+        _mcm(mode='masked_image', frozen=False)
 
 
 def test_mask_selects_region(inputs):
     frames, _, memory = inputs
-    neck = _neck(mode='pool').eval()
+    mcm = _mcm(mode='pool').eval()
     left = torch.full((B * T, 10, 12), -30.)
     left[..., :6] = 30.
-    out = neck(frames, left, memory)
-    tokens = neck.clip.vision_model.post_layernorm(
-        neck.clip.vision_model(pixel_values=_clip_images(frames))
+    out = mcm(frames, left, memory)
+    tokens = mcm.clip.vision_model.post_layernorm(
+        mcm.clip.vision_model(pixel_values=_clip_images(frames))
         .last_hidden_state[:, 1:]).view(B * T, 4, 4, -1)
-    ref = neck.clip.visual_projection(tokens[:, :, :2].mean((1, 2)))
+    ref = mcm.clip.visual_projection(tokens[:, :, :2].mean((1, 2)))
     torch.testing.assert_close(out['region_embeds'], ref, atol=1e-5,
                                rtol=1e-4)
 
@@ -175,7 +175,7 @@ def test_mask_selects_region(inputs):
 def test_undetached_mask_gets_rcc_gradient(inputs, mode):
     frames, logits, memory = inputs
     logits.requires_grad_(True)
-    _neck(mode=mode)(frames, logits,
+    _mcm(mode=mode)(frames, logits,
                      memory)['region_embeds'].sum().backward()
     assert logits.grad is not None and logits.grad.abs().sum() > 0
 
@@ -185,12 +185,12 @@ def test_load_pretrained_folder(tmp_path):
     model = CLIPVisionModelWithProjection(CLIPVisionConfig(**TINY_CLIP))
     model.save_pretrained(tmp_path)
     # built offline from the folder's config; weights come in init_weights
-    neck = MaskCollaborationModule(C, pretrained=str(tmp_path))
-    assert neck.clip.config.hidden_size == TINY_CLIP['hidden_size']
-    neck.init_weights()
+    mcm = MaskCollaborationModule(C, pretrained=str(tmp_path))
+    assert mcm.clip.config.hidden_size == TINY_CLIP['hidden_size']
+    mcm.init_weights()
     for name, param in model.state_dict().items():
-        torch.testing.assert_close(neck.clip.state_dict()[name], param)
-    assert all(not p.requires_grad for p in neck.clip.parameters())
+        torch.testing.assert_close(mcm.clip.state_dict()[name], param)
+    assert all(not p.requires_grad for p in mcm.clip.parameters())
 
 
 def test_gt_mask_schedule(inputs):
@@ -200,10 +200,10 @@ def test_gt_mask_schedule(inputs):
     gt[0, 0, 0] = 255  # ignore counts as not sounding
     samples = _samples(gt)
     gt_logits = (F.pad((gt == 1).float(), (0, 8, 0, 8)) * 2 - 1) * 30
-    neck = _neck(gt_mask_schedule=dict(end_iter=100)).train()
+    mcm = _mcm(gt_mask_schedule=dict(end_iter=100)).train()
     hub = MessageHub.get_current_instance()
-    expected_gt = neck(frames, gt_logits, memory)
-    expected_pred = neck(frames, logits, memory)
+    expected_gt = mcm(frames, gt_logits, memory)
+    expected_pred = mcm(frames, logits, memory)
 
     # the ground-truth masks (logits +-30) move every frame's memory far
     # from the predicted masks' memory
@@ -226,11 +226,11 @@ def test_gt_mask_schedule(inputs):
 
     # p = 1 at iteration 0: every frame; p = 0 from end_iter on: none
     hub.update_info('iter', 0)
-    assert frames_using_gt(neck(frames, logits, memory, samples)) == [
+    assert frames_using_gt(mcm(frames, logits, memory, samples)) == [
         True] * (B * T)
     for it in (100, 150):
         hub.update_info('iter', it)
-        assert frames_using_gt(neck(frames, logits, memory, samples)) == [
+        assert frames_using_gt(mcm(frames, logits, memory, samples)) == [
             False] * (B * T)
     # 0 < p < 1: one Bernoulli(p) draw per frame (not per clip or batch),
     # p = 1 - iter / end_iter; the draws are those of the global generator,
@@ -242,15 +242,15 @@ def test_gt_mask_schedule(inputs):
         expected = (torch.rand(B * T) < 1 - it / 100).tolist()
         torch.manual_seed(seed)
         assert frames_using_gt(
-            neck(frames, logits, memory, samples)) == expected, (it, seed)
+            mcm(frames, logits, memory, samples)) == expected, (it, seed)
         patterns.append(expected)
     # these draws include clips whose frames differ (a per-clip draw would
     # fail above)
     assert any(
         len(set(p[b * T:(b + 1) * T])) > 1 for p in patterns for b in range(B))
     hub.update_info('iter', 0)
-    neck.eval()
-    out = neck(frames, logits, memory, samples)
+    mcm.eval()
+    out = mcm(frames, logits, memory, samples)
     torch.testing.assert_close(out['memory'], expected_pred['memory'])
 
 
@@ -259,7 +259,7 @@ def test_memory_path_detaches_the_mask(inputs, mode):
     """Only region_embeds (RCC) carry gradient to the mask logits."""
     frames, logits, memory = inputs
     logits.requires_grad_(True)
-    out = _neck(mode=mode)(frames, logits, memory)
+    out = _mcm(mode=mode)(frames, logits, memory)
     out['memory'].sum().backward(retain_graph=True)
     assert logits.grad is None or logits.grad.abs().sum() == 0
     out['region_embeds'].sum().backward()
