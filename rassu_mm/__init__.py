@@ -4,6 +4,11 @@ Importing this package registers every component (datasets, transforms,
 models, metrics, visualizers, hooks) into the ``mmseg`` registry scope, so
 configs with ``custom_imports=dict(imports=['rassu_mm'])`` and
 ``default_scope='mmseg'`` work with stock MMEngine/MMSegmentation tools.
+
+It also makes checkpoint loading weights-only for the whole process
+(:func:`~rassu_mm.utils.checkpoint.install_safe_checkpoint_loading`):
+MMEngine's ``CheckpointLoader`` schemes for local paths and ``http(s)://``
+are replaced (``README.md``, ``docs/training.md``).
 """
 from .version import __version__
 from .utils import install_safe_checkpoint_loading

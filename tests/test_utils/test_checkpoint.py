@@ -10,6 +10,7 @@ from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
 import rassu_mm
+from rassu_mm.testing import repo_path
 from rassu_mm.utils import UnsafeCheckpointError, safe_torch_load
 from rassu_mm.utils.checkpoint import (load_http_checkpoint,
                                        load_local_checkpoint)
@@ -99,3 +100,22 @@ def test_getattr_in_checkpoint_is_restricted(tmp_path):
     torch.save(dict(meta=dict(x=_GetattrPayload())), path)
     with pytest.raises(UnsafeCheckpointError, match='getattr'):
         _load_checkpoint(path, map_location='cpu')
+
+
+def test_docs_put_mmengine_loaders_back():
+    """The snippet of docs/training.md ('Checkpoints') restores MMEngine's
+    loaders that ``import rassu_mm`` replaced."""
+    from mmengine.runner.checkpoint import load_from_http, load_from_local
+    with open(repo_path('docs', 'training.md')) as f:
+        section = f.read().split('## Checkpoints', 1)[1]
+    snippet = section.split('```python\n', 1)[1].split('```', 1)[0]
+    try:
+        exec(snippet, {})
+        assert CheckpointLoader._get_checkpoint_loader('a.pth') is \
+            load_from_local
+        assert CheckpointLoader._get_checkpoint_loader('https://x/a.pth') \
+            is load_from_http
+    finally:
+        rassu_mm.install_safe_checkpoint_loading()
+    assert CheckpointLoader._get_checkpoint_loader('a.pth') is \
+        load_local_checkpoint
