@@ -74,53 +74,21 @@ model = dict(
         feedforward_channels=1024,
         memory_levels=1,
         temporal=False),
+    # Mask2Former's decoder at its paper size (9 layers); the losses are
+    # SSUMaskHead's defaults (Mask2Former's). train_cfg restates the head's
+    # default because the head takes it whole: the demo model overrides
+    # num_points alone.
     decode_head=dict(
         type='SSUMaskHead',
         num_classes=num_classes,
         transformer_decoder=dict(
-            return_intermediate=True,
             num_layers=9,
             layer_cfg=dict(
                 self_attn_cfg=dict(
-                    num_heads=8,
-                    attn_drop=0.0,
-                    proj_drop=0.0,
-                    dropout_layer=None,
-                    batch_first=True),
+                    num_heads=8, dropout_layer=None, batch_first=True),
                 cross_attn_cfg=dict(
-                    num_heads=8,
-                    attn_drop=0.0,
-                    proj_drop=0.0,
-                    dropout_layer=None,
-                    batch_first=True),
-                ffn_cfg=dict(
-                    feedforward_channels=2048,
-                    num_fcs=2,
-                    act_cfg=dict(type='ReLU', inplace=True),
-                    ffn_drop=0.0,
-                    dropout_layer=None,
-                    add_identity=True)),
-            init_cfg=None),
-        loss_cls=dict(
-            type='mmdet.CrossEntropyLoss',
-            use_sigmoid=False,
-            loss_weight=2.0,
-            reduction='mean'),  # class_weight: 1.0 per class, 0.1 no-object
-        loss_mask=dict(
-            type='mmdet.FocalLoss',
-            use_sigmoid=True,
-            gamma=2.0,
-            alpha=0.25,
-            reduction='mean',
-            loss_weight=20.0),
-        loss_dice=dict(
-            type='mmdet.DiceLoss',
-            use_sigmoid=True,
-            activate=True,
-            reduction='mean',
-            naive_dice=True,
-            eps=1.0,
-            loss_weight=5.0),
+                    num_heads=8, dropout_layer=None, batch_first=True),
+                ffn_cfg=dict(feedforward_channels=2048))),
         train_cfg=dict(
             num_points=12544,
             oversample_ratio=3.0,
