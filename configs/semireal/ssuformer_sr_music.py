@@ -17,23 +17,12 @@ clip_pretrained = pretrain_dir + '/clip'
 tokenizer = data_root + '/tokenizer'
 img_scale = (96, 96)
 audio_cache_dir = data_root + '/audio_cache'
-train_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipMasks'),
-    dict(type='LoadClipAudio', cache_dir=audio_cache_dir, reject_silence=True),
-    dict(type='LoadClipCaptions'),
-    dict(type='ClipResize', scale=img_scale, keep_ratio=False),
-    dict(type='ClipRandomFlip', prob=0.5),
-    dict(type='PackSSUInputs'),
-]
-test_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='ClipResize', scale=img_scale, keep_ratio=False),
-    dict(type='LoadClipMasks'),
-    dict(type='LoadClipAudio', cache_dir=audio_cache_dir),
-    dict(type='LoadClipCaptions'),
-    dict(type='PackSSUInputs'),
-]
+# the demo pipelines with this size and cache
+train_pipeline, test_pipeline = ([
+    dict(t, scale=img_scale) if t.type == 'ClipResize' else
+    dict(t, cache_dir=audio_cache_dir) if t.type == 'LoadClipAudio' else t
+    for t in pipeline
+] for pipeline in (_base_.train_pipeline, _base_.test_pipeline))
 train_dataloader = dict(
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(

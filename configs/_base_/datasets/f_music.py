@@ -1,61 +1,23 @@
-# f-Music in the SSU format (docs/data.md): 22 instruments, 10 frames/clip.
+# f-Music in the SSU format (docs/data.md): 22 instruments, 10 frames/clip,
+# with the pipelines, loaders and evaluator of ssu_clips.py.
+_base_ = './ssu_clips.py'
 # clip length and sampling rate (frames per second); the inferencer uses
 # them to cut videos into windows
 num_frames = 10
 fps = 1
-# the class hierarchy is the dataset's METAINFO (rassu_mm/datasets/
-# metainfo.py); model configs name it by `dataset_name`
+# the class hierarchy is the dataset's METAINFO (rassu_mm/utils/
+# class_names.py); model configs name it by `dataset_name`
 dataset_name = 'f-Music'
 dataset_type = 'FMusicDataset'
 data_root = 'data/f_music'
-seg_mode = 'binary'  # or 'semantic' with class-index masks
-img_scale = (224, 224)  # (w, h), as AVSBench
-# log-mel features are cached by file content + parameters; any folder works
-audio_cache_dir = 'work_dirs/audio_cache'
-
+# the base training pipeline with a photometric distortion before packing
 train_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipMasks'),
-    # silent audio is likely a broken file in training; val/test/inference
-    # accept it ("nothing is sounding")
-    dict(type='LoadClipAudio', cache_dir=audio_cache_dir, reject_silence=True),
-    dict(type='LoadClipCaptions'),
-    dict(type='ClipResize', scale=img_scale, keep_ratio=False),
-    dict(type='ClipRandomFlip', prob=0.5),
+    *_base_.train_pipeline[:-1],
     dict(type='ClipPhotoMetricDistortion'),
     dict(type='PackSSUInputs'),
 ]
-# masks are loaded after resizing: metrics compare at the original size
-test_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='ClipResize', scale=img_scale, keep_ratio=False),
-    dict(type='LoadClipMasks'),
-    dict(type='LoadClipAudio', cache_dir=audio_cache_dir),
-    dict(type='LoadClipCaptions'),
-    dict(type='PackSSUInputs'),
-]
-train_dataloader = dict(batch_size=4,
-                        num_workers=4,
-                        persistent_workers=True,
-                        sampler=dict(type='InfiniteSampler', shuffle=True),
-                        dataset=dict(type=dataset_type,
-                                     data_root=data_root,
-                                     ann_file='annotations/train.json',
-                                     seg_mode=seg_mode,
-                                     pipeline=train_pipeline))
-val_dataloader = dict(batch_size=1,
-                      num_workers=2,
-                      persistent_workers=True,
-                      sampler=dict(type='DefaultSampler', shuffle=False),
-                      dataset=dict(type=dataset_type,
-                                   data_root=data_root,
-                                   ann_file='annotations/val.json',
-                                   seg_mode=seg_mode,
-                                   test_mode=True,
-                                   pipeline=test_pipeline))
-test_dataloader = dict(
-    val_dataloader,
+train_dataloader = dict(
     dataset=dict(
-        val_dataloader['dataset'], ann_file='annotations/test.json'))
-val_evaluator = dict(type='SSUMetric')
-test_evaluator = val_evaluator
+        type=dataset_type, data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
+test_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
