@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 
 from mmseg.registry import MODELS
 
-from ..utils.pretrained import load_checkpoint_strict, strip_prefix
+from ..utils.pretrained import StrictPretrainedMixin
 
 # (name, out_channels, max-pool after the conv)
 VGGISH_CONVS = (('conv1', 64, True), ('conv2', 128, True),
@@ -22,7 +22,7 @@ VGGISH_FCS = (
 
 
 @MODELS.register_module()
-class VGGish(BaseModule):
+class VGGish(StrictPretrainedMixin, BaseModule):
     """VGGish: one 128-d embedding per 0.96 s log-mel window.
 
     Same layers and weight shapes as torchvggish (Hershey et al., 2017):
@@ -41,6 +41,9 @@ class VGGish(BaseModule):
             and strips a key prefix, as MMEngine's ``Pretrained``).
     """
     embed_dims = 128
+    pretrained_kind = 'vggish'
+    pretrained_hint = ('; torchvggish files (vggish-10086976.pth) must be '
+                       'converted with tools/model_converters/vggish2mmseg.py')
 
     def __init__(self,
                  frozen: bool = True,
@@ -60,21 +63,6 @@ class VGGish(BaseModule):
         self.frozen = frozen
         if frozen:
             self.requires_grad_(False)
-
-    def init_weights(self) -> None:
-        """Load the ``Pretrained`` ``init_cfg`` file strictly."""
-        cfg = self.init_cfg
-        if not (isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'):
-            super().init_weights()
-            return
-        prefix = cfg.get('prefix')
-        load_checkpoint_strict(
-            self, cfg['checkpoint'], 'VGGish init_cfg.checkpoint', 'vggish',
-            revise=None if prefix is None else
-            (lambda state: strip_prefix(state, prefix)),
-            hint='; torchvggish files (vggish-10086976.pth) must be '
-            'converted with tools/model_converters/vggish2mmseg.py')
-        self._is_init = True
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         """``[N, 1, 96, 64]`` log-mel (time x mel) -> ``[N, 128]``."""

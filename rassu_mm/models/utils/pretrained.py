@@ -87,7 +87,12 @@ class StrictPretrainedMixin:
     """``init_weights`` that loads a ``Pretrained`` ``init_cfg`` strictly
     (:func:`load_checkpoint_strict`; ``prefix`` selects and strips a key
     prefix, as MMEngine's ``Pretrained``) and otherwise initialises as the
-    parent class does. Put it before an MMEngine ``BaseModule`` subclass."""
+    parent class does. Put it before an MMEngine ``BaseModule`` subclass.
+    ``pretrained_kind`` and ``pretrained_hint`` are
+    :func:`load_checkpoint_strict`'s ``kind`` and ``hint``."""
+
+    pretrained_kind: Optional[str] = None
+    pretrained_hint: str = ''
 
     def init_weights(self) -> None:
         cfg = self.init_cfg
@@ -97,8 +102,10 @@ class StrictPretrainedMixin:
         prefix = cfg.get('prefix')
         load_checkpoint_strict(
             self, cfg['checkpoint'], f'{type(self).__name__} init_cfg.'
-            'checkpoint', revise=None if prefix is None else
-            (lambda state: strip_prefix(state, prefix)))
+            'checkpoint', self.pretrained_kind,
+            revise=None if prefix is None else
+            (lambda state: strip_prefix(state, prefix)),
+            hint=self.pretrained_hint)
         self._is_init = True
 
 
