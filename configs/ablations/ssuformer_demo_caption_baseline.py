@@ -1,8 +1,6 @@
 # Caption ablation, row 1: no MCM, no MoHE. The caption head reads the fused
 # audio-visual memory only (no mask collaboration) and is a plain dense
-# transformer decoder (one expert, no hierarchical prompts).
-_base_ = ['../ssuformer_demo.py']
-model = dict(
-    class_hierarchy=None,
-    mask_collaboration=None,
-    caption_head=dict(num_experts=1, top_k=1))
+# transformer decoder (one expert, no hierarchical prompts): row 2
+# (ssuformer_demo_mcm.py) without MCM.
+_base_ = ['./ssuformer_demo_mcm.py']
+model = dict(mask_collaboration=None)

@@ -8,5 +8,5 @@ model = dict(
         loss_clip=dict(
             _delete_=True,
             type='CLIPConsistencyLoss',
-            pretrained='pretrain/sr_music/clip',
+            pretrained=_base_.clip_pretrained,
             loss_weight=0.1)))

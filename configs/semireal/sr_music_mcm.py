@@ -6,6 +6,6 @@ model = dict(
     mask_collaboration=dict(
         _delete_=True,
         type='MaskCollaborationModule',
-        pretrained='pretrain/sr_music/clip',
+        pretrained=_base_.clip_pretrained,
         mode='masked_image',
         gt_mask_schedule=dict(start_prob=1.0, end_iter=200)))

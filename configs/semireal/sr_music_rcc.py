@@ -6,5 +6,5 @@ model = dict(
         loss_rcc=dict(
             _delete_=True,
             type='RegionCaptionConsistencyLoss',
-            pretrained='pretrain/sr_music/clip',
+            pretrained=_base_.clip_pretrained,
             loss_weight=0.1)))
