@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..utils import draw_seeds, rng_stream
+
 
 class MoEFeedForward(nn.Module):
     """Top-k routed mixture of FFN experts (dropless, GShard/Switch style).
@@ -64,7 +66,11 @@ class MoEFeedForward(nn.Module):
                              f'got {top_k}')
         self.num_experts = num_experts
         self.top_k = top_k
-        self.router = nn.Linear(embed_dims + context_dims, num_experts)
+        # the router's shape depends on the experts and the context: drawn
+        # from a stream of its own, it shifts no other draw
+        router_seed, = draw_seeds(1)
+        with rng_stream(router_seed):
+            self.router = nn.Linear(embed_dims + context_dims, num_experts)
         self.w1 = nn.Parameter(
             torch.empty(num_experts, feedforward_channels, embed_dims))
         self.b1 = nn.Parameter(torch.empty(num_experts, feedforward_channels))
@@ -75,14 +81,25 @@ class MoEFeedForward(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Each expert's layers as ``nn.Linear`` initialises them, with the
-        same random draws in the same order as a list of per-expert
-        ``Linear`` pairs."""
-        for e in range(self.num_experts):
-            for weight, bias in ((self.w1, self.b1), (self.w2, self.b2)):
-                nn.init.kaiming_uniform_(weight[e], a=math.sqrt(5))
-                bound = 1 / math.sqrt(weight.shape[-1])
-                nn.init.uniform_(bias[e], -bound, bound)
+        """Each expert's layers as ``nn.Linear`` initialises them: expert 0
+        from the global RNG, the others from a stream of their own (its
+        seed drawn first, whatever ``E``). So the global RNG moves by the
+        same draws for any number of experts, and a dense FFN (``E = 1``)
+        and a mixture start expert 0, and everything built after them, from
+        the same weights."""
+        others_seed, = draw_seeds(1)
+        self._reset_expert(0)
+        with rng_stream(others_seed):
+            for e in range(1, self.num_experts):
+                self._reset_expert(e)
+
+    def _reset_expert(self, e: int) -> None:
+        """The draws of ``Linear(C, F)`` then ``Linear(F, C)`` for expert
+        ``e``."""
+        for weight, bias in ((self.w1, self.b1), (self.w2, self.b2)):
+            nn.init.kaiming_uniform_(weight[e], a=math.sqrt(5))
+            bound = 1 / math.sqrt(weight.shape[-1])
+            nn.init.uniform_(bias[e], -bound, bound)
 
     def expert(self, e: int, tokens: Tensor) -> Tensor:
         """Expert ``e`` on ``tokens`` ``[M, C]`` -> ``[M, C]``."""

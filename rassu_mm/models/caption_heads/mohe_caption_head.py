@@ -9,6 +9,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList
 from torch import Tensor, nn
 
+from ..utils import draw_seeds, rng_stream
 from ..utils.tokenization import CaptionTokenizer
 from .generation import beam_search, greedy_search
 from .hierarchical_prompt import HierarchicalPrompter
@@ -129,12 +130,16 @@ class MoHECaptionHead(BaseModule):
         self.input_proj = nn.Sequential(
             nn.Linear(in_channels, embed_dims), nn.LayerNorm(embed_dims))
         self.pos_proj = nn.Linear(in_channels, embed_dims, bias=False)
+        # the prompts are drawn from a stream of their own (its seed drawn
+        # either way), so the decoder's weights do not depend on them
+        prompter_seed, = draw_seeds(1)
         self.prompter = None
         num_prompts = 0
         if classes:
-            self.prompter = HierarchicalPrompter(
-                embed_dims, embed_dims, classes, super_categories,
-                dataset_names, cls_threshold)
+            with rng_stream(prompter_seed):
+                self.prompter = HierarchicalPrompter(
+                    embed_dims, embed_dims, classes, super_categories,
+                    dataset_names, cls_threshold)
             num_prompts = self.prompter.num_prompts
         self.decoder = MoETextDecoder(
             self.tokenizer.vocab_size, embed_dims, num_layers, num_heads,

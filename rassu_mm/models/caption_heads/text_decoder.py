@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..utils import KVCache, SDPAttention
+from ..utils import KVCache, SDPAttention, draw_seeds, rng_stream
 from .moe import MoEFeedForward
 
 # One dict per layer: 'self' (keys/values of the causal self-attention,
@@ -100,8 +100,14 @@ class MoETextDecoder(nn.Module):
                  top_k: int, context_dims: int, max_positions: int,
                  dropout: float):
         super().__init__()
+        # the position table's length depends on the prompts: drawn from a
+        # stream of its own (its seed drawn either way), it shifts no other
+        # draw
+        pos_seed, = draw_seeds(1)
         self.token_embed = nn.Embedding(vocab_size, embed_dims)
-        self.pos_embed = nn.Embedding(max_positions, embed_dims)
+        with rng_stream(pos_seed):
+            self.pos_embed = nn.Embedding(max_positions, embed_dims)
+            nn.init.normal_(self.pos_embed.weight, std=0.02)
         self.layers = nn.ModuleList(
             DecoderLayer(embed_dims, num_heads, feedforward_channels,
                          num_experts, top_k, context_dims, dropout)
@@ -111,7 +117,6 @@ class MoETextDecoder(nn.Module):
         self.max_positions = max_positions
         self._kv_cache = (None, [])  # (sizes, caches) of the last decode
         nn.init.normal_(self.token_embed.weight, std=0.02)
-        nn.init.normal_(self.pos_embed.weight, std=0.02)
 
     def forward(self,
                 input_ids: Tensor,

@@ -10,7 +10,7 @@ from mmengine.model import BaseModule, ModuleList
 from torch import Tensor
 
 from mmseg.registry import MODELS
-from ..utils import SDPAttention
+from ..utils import SDPAttention, draw_seeds, rng_stream
 
 
 class MMILayer(BaseModule):
@@ -37,7 +37,9 @@ class MMILayer(BaseModule):
         feedforward_channels (int): FFN hidden size.
         dropout (float): Attention and FFN dropout. Defaults to 0.
         temporal (bool): Add self-attention over the query tokens of all
-            frames of a clip. Defaults to False.
+            frames of a clip (drawn from an RNG stream of its own: the
+            layer's other weights are those of a layer without it).
+            Defaults to False.
     """
 
     def __init__(self,
@@ -47,12 +49,19 @@ class MMILayer(BaseModule):
                  dropout: float = 0.0,
                  temporal: bool = False) -> None:
         super().__init__()
+        # the temporal attention is drawn from a stream of its own (its seed
+        # drawn either way), so the other weights, here and in every module
+        # built after this layer, do not depend on ``temporal``
+        temporal_seed, = draw_seeds(1)
         self.self_attn_v = SDPAttention(embed_dims, num_heads, dropout)
         self.self_attn_a = SDPAttention(embed_dims, num_heads, dropout)
         self.cross_attn_v = SDPAttention(embed_dims, num_heads, dropout)
         self.cross_attn_a = SDPAttention(embed_dims, num_heads, dropout)
-        self.temporal_attn = SDPAttention(embed_dims, num_heads,
-                                          dropout) if temporal else None
+        self.temporal_attn = None
+        if temporal:
+            with rng_stream(temporal_seed):
+                self.temporal_attn = SDPAttention(embed_dims, num_heads,
+                                                  dropout)
         self.ffn_v = FFN(embed_dims, feedforward_channels, ffn_drop=dropout)
         self.ffn_a = FFN(embed_dims, feedforward_channels, ffn_drop=dropout)
         self.norms = ModuleList(
@@ -113,12 +122,12 @@ class MultiModalityIntegration(BaseModule):
 
     The ``num_levels`` coarsest maps are fused; each level's tokens get
     2-D sine positions plus a learned level embedding, the query tokens
-    their ``query_pos`` plus a learned token-type embedding. The fused tokens replace those maps for the mask decoder, and the
-    finest fused map, upsampled, gates the mask feature
-    (``f + f * sigmoid(up(v))``). The caption memory is the fused tokens of
-    the ``memory_levels`` coarsest levels followed by the fused query
-    tokens; its positions ``memory_pos`` are the positions the tokens had
-    in MMI.
+    their ``query_pos`` plus a learned token-type embedding. The fused
+    tokens replace those maps for the mask decoder, and the finest fused
+    map, upsampled, gates the mask feature (``f + f * sigmoid(up(v))``).
+    The caption memory is the fused tokens of the ``memory_levels``
+    coarsest levels followed by the fused query tokens; its positions
+    ``memory_pos`` are the positions the tokens had in MMI.
 
     Args:
         embed_dims (int): Token size ``C``.

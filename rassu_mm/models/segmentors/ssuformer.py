@@ -1,7 +1,6 @@
 """SSUFormer: audio-visual sound source segmentation (+ optional captions)."""
 from collections import OrderedDict
-from contextlib import contextmanager
-from typing import Iterator, List, Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +13,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, OptSampleList, SampleList
 from mmseg.utils import add_prefix
 from rassu_mm.utils.class_names import get_metainfo
+from ..utils import draw_seeds, rng_stream
 
 
 @MODELS.register_module()
@@ -121,11 +121,11 @@ class SSUFormer(BaseSegmentor):
         # The optional branches are built from RNG streams of their own, so
         # that a config with or without one of them (an ablation row) gets
         # the same initial weights in every part the rows share.
-        branch_seeds = torch.randint(2**62, (2, )).tolist()
+        branch_seeds = draw_seeds(2)
         self.mask_collaboration = None
         if mask_collaboration is not None:
             mean, std = self.data_preprocessor.rgb_mean_std
-            with _rng_stream(branch_seeds[0]):
+            with rng_stream(branch_seeds[0]):
                 self.mask_collaboration = MODELS.build(
                     dict(
                         mask_collaboration,
@@ -134,7 +134,7 @@ class SSUFormer(BaseSegmentor):
                         std=std))
         self.caption_head = None
         if caption_head is not None:
-            with _rng_stream(branch_seeds[1]):
+            with rng_stream(branch_seeds[1]):
                 self.caption_head = MODELS.build({
                     **self._hierarchy_args(class_hierarchy),
                     **caption_head, 'in_channels': embed_dims
@@ -377,11 +377,3 @@ class SSUFormer(BaseSegmentor):
             mode='bilinear',
             align_corners=False)[0]
 
-
-@contextmanager
-def _rng_stream(seed: int) -> Iterator[None]:
-    """Run the block on the CPU RNG seeded with ``seed``; the global RNG
-    state is restored afterwards."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield

@@ -75,18 +75,50 @@ def _expert(moe, e, x):
     return hidden @ moe.w2[e].T + moe.b2[e]
 
 
+def _linear_pair():
+    """A ``Linear(8, 16)``, ``Linear(16, 8)`` pair from the global RNG."""
+    first, second = nn.Linear(8, 16), nn.Linear(16, 8)
+    return first.weight, first.bias, second.weight, second.bias
+
+
 def test_experts_initialise_as_linear_layers():
-    """The stacked weights get the draws of a router and a list of
-    per-expert ``Linear`` pairs built from the same seed."""
-    moe = _moe(num_experts=3)
+    """The router and the experts get the draws of ``Linear`` layers: the
+    router in its stream, expert 0 from the global RNG, experts 1.. in
+    theirs (a seed each, drawn first)."""
+    moe = _moe(num_experts=3, context_dims=4)
     torch.manual_seed(0)
-    nn.Linear(8, 3)  # the router
-    for e in range(3):
-        first, second = nn.Linear(8, 16), nn.Linear(16, 8)
-        for value, ref in ((moe.w1[e], first.weight), (moe.b1[e], first.bias),
-                           (moe.w2[e], second.weight),
-                           (moe.b2[e], second.bias)):
-            assert torch.equal(value, ref)
+    router_seed, others_seed = (torch.randint(2**62, (1, )).item()
+                                for _ in range(2))
+    pairs = [_linear_pair()]
+    torch.manual_seed(others_seed)
+    pairs += [_linear_pair() for _ in range(2)]
+    torch.manual_seed(router_seed)
+    router = nn.Linear(12, 3)
+    assert torch.equal(moe.router.weight, router.weight)
+    for e, pair in enumerate(pairs):
+        for value, ref in zip((moe.w1[e], moe.b1[e], moe.w2[e], moe.b2[e]),
+                              pair):
+            assert torch.equal(value, ref), e
+
+
+def test_initial_weights_pair_across_expert_counts():
+    """With one seed, layers of 1, 3 and 5 experts with or without router
+    context share their common experts, and leave the global RNG in the
+    same state (what is built after them gets the same weights)."""
+    layers, after = [], []
+    for num_experts, context_dims in ((1, 0), (3, 0), (5, 12)):
+        layers.append(_moe(num_experts, context_dims=context_dims))
+        after.append(torch.rand(4))
+    for moe, rng in zip(layers[1:], after[1:]):
+        assert torch.equal(rng, after[0])
+        for name in ('w1', 'b1', 'w2', 'b2'):
+            common = min(moe.num_experts, layers[1].num_experts)
+            assert torch.equal(
+                getattr(moe, name)[:common],
+                getattr(layers[1], name)[:common])
+            assert torch.equal(
+                getattr(moe, name)[:1], getattr(layers[0], name))
+    assert not torch.equal(layers[2].w1[1], layers[2].w1[2])
 
 
 def test_balance_loss_spreads_a_collapsed_router():
