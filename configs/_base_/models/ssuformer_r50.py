@@ -38,7 +38,7 @@ model = dict(
         init_cfg=dict(
             type='Pretrained', checkpoint='pretrain/vggish_mmseg.pth')),
     pixel_decoder=dict(
-        type='mmdet.MSDeformAttnPixelDecoder',
+        type='MSDeformAttnPixelDecoder',  # mmdet's, with a with_cp switch
         in_channels=[256, 512, 1024, 2048],
         num_outs=3,
         norm_cfg=dict(type='GN', num_groups=32),

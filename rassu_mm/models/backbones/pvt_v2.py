@@ -2,13 +2,14 @@
 from mmdet.models.backbones.pvt import PyramidVisionTransformerV2, pvt_convert
 
 from mmseg.registry import MODELS
+from ..utils.checkpointing import checkpoint_layers
 from ..utils.pretrained import load_checkpoint_strict
 
 
 @MODELS.register_module()
 class PVTv2(PyramidVisionTransformerV2):
     """mmdet's ``PyramidVisionTransformerV2``, loading pretrained weights
-    strictly.
+    strictly, with optional activation checkpointing.
 
     mmdet loads the ``init_cfg`` checkpoint with ``strict=False``: a file of
     another PVT variant, or a converted file passed with
@@ -20,7 +21,23 @@ class PVTv2(PyramidVisionTransformerV2):
     raises ``PretrainedKeysError`` naming the keys. A missing file raises
     ``FileNotFoundError`` saying how to get it. Same arguments as mmdet's
     class; ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
+
+    Args:
+        with_cp (bool): Recompute each transformer block's activations in
+            the backward pass instead of keeping them (less memory, about
+            one more forward pass of the blocks per step); only while a
+            gradient is recorded, so inference is unchanged. Outputs,
+            gradients and weight names are those without it. Defaults to
+            False.
+        **kwargs: The arguments of mmdet's ``PyramidVisionTransformerV2``.
     """
+
+    def __init__(self, with_cp: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.with_cp = with_cp
+        if with_cp:
+            for _, blocks, _ in self.layers:
+                checkpoint_layers(blocks)
 
     def init_weights(self) -> None:
         """Load the ``Pretrained`` ``init_cfg`` file strictly, or initialise

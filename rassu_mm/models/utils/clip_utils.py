@@ -16,9 +16,11 @@ from typing import Iterator, Optional, Type
 
 from torch import nn
 from transformers import PretrainedConfig, PreTrainedModel
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.utils import logging as hf_logging
 
 from rassu_mm.utils.preflight import missing_weights_message
+from .checkpointing import checkpoint_layers
 from .pretrained import PretrainedKeysError
 
 # Normalisation of OpenAI CLIP (RGB, images in [0, 1]).
@@ -44,7 +46,14 @@ def build_hf_model(model_cls: Type[PreTrainedModel],
         model_cls: e.g. ``CLIPVisionModelWithProjection``.
         config_cls: e.g. ``CLIPVisionConfig``.
         config: keyword arguments of ``config_cls`` (e.g. the ViT-B/16
-            sizes written in the model config).
+            sizes written in the model config), and optionally
+            ``with_cp=True`` (not a ``transformers`` field): recompute each
+            encoder layer's activations in the backward pass. Unlike
+            ``gradient_checkpointing_enable``, which acts in train mode
+            only, it also acts on a frozen tower (always in eval mode)
+            through which a gradient flows to its input, e.g. MCM's
+            ``'masked_image'`` mode (see
+            :func:`~rassu_mm.models.utils.checkpointing.checkpoint_layers`).
         pretrained: used only without ``config``: a local folder whose
             ``config.json`` gives the architecture (a full CLIP folder gives
             both towers'). Its weights are not loaded here (see
@@ -55,7 +64,10 @@ def build_hf_model(model_cls: Type[PreTrainedModel],
         PreTrainedModel: the model, marked ``is_init`` so that MMEngine's
         ``init_weights`` never re-initialises it.
     """
+    with_cp = False
     if config is not None:
+        config = dict(config)
+        with_cp = config.pop('with_cp', False)
         hf_config = config_cls(**config)
     elif pretrained is not None and osp.isdir(pretrained):
         hf_config = config_cls.from_pretrained(pretrained)
@@ -67,6 +79,9 @@ def build_hf_model(model_cls: Type[PreTrainedModel],
             f'init_weights.')
     model = model_cls(hf_config)
     model.is_init = True
+    if with_cp:
+        checkpoint_layers(m for m in model.modules()
+                          if isinstance(m, GradientCheckpointingLayer))
     if frozen:
         freeze(model)
     return model
