@@ -32,6 +32,13 @@ def parse_args():
         default=False,
         help='enable automatic-mixed-precision training')
     parser.add_argument(
+        '--amp-dtype',
+        choices=['float16', 'bfloat16'],
+        default='float16',
+        help='autocast type of --amp: float16 (AmpOptimWrapper with dynamic '
+        'loss scaling; GPU) or bfloat16 (AutocastOptimWrapper, no loss '
+        'scaling; GPU with bfloat16 support, or CPU)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -54,6 +61,28 @@ def parse_args():
     return args
 
 
+def enable_amp(cfg: Config, dtype: str) -> None:
+    """``--amp``: float16 through ``AmpOptimWrapper`` (dynamic loss
+    scaling, as mmseg's tool), bfloat16 through ``AutocastOptimWrapper``
+    (rassu_mm.engine; any device, no loss scaling)."""
+    optim_wrapper = cfg.optim_wrapper.type
+    if optim_wrapper in ('AmpOptimWrapper', 'AutocastOptimWrapper'):
+        print_log(
+            'AMP training is already enabled in your config.',
+            logger='current',
+            level=logging.WARNING)
+        return
+    assert optim_wrapper == 'OptimWrapper', (
+        '`--amp` is only supported when the optimizer wrapper type is '
+        f'`OptimWrapper` but got {optim_wrapper}.')
+    if dtype == 'bfloat16':
+        cfg.optim_wrapper.type = 'AutocastOptimWrapper'
+        cfg.optim_wrapper.dtype = 'bfloat16'
+    else:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
+
+
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=True)
@@ -71,18 +100,7 @@ def main():
                                 osp.splitext(osp.basename(args.config))[0])
 
     if args.amp is True:
-        optim_wrapper = cfg.optim_wrapper.type
-        if optim_wrapper == 'AmpOptimWrapper':
-            print_log(
-                'AMP training is already enabled in your config.',
-                logger='current',
-                level=logging.WARNING)
-        else:
-            assert optim_wrapper == 'OptimWrapper', (
-                '`--amp` is only supported when the optimizer wrapper type is '
-                f'`OptimWrapper` but got {optim_wrapper}.')
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.loss_scale = 'dynamic'
+        enable_amp(cfg, args.amp_dtype)
 
     # list every missing input (data, weights, tokenizers) before anything
     # is downloaded or built
