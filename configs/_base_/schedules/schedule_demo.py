@@ -3,7 +3,9 @@
 # 40 epochs of the 120 training clips; N processes see N times as many.
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
+    # foreach=True: multi-tensor kernels, any device and torch version; the
+    # same update as the default loop (tests/test_configs/test_schedules.py)
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4, foreach=True),
     clip_grad=dict(max_norm=1.0, norm_type=2))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
