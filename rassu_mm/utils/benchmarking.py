@@ -1,5 +1,6 @@
 """Helpers of the benchmark tools: the seconds of a call, the peak memory
-of a block of work, and the trees and worker processes of a side-by-side
+of a block of work, the memory a call leaves allocated (activations), and
+the trees and worker processes of a side-by-side
 comparison (``--against REF``).
 
 It imports nothing from ``rassu_mm`` (the standard library and torch
@@ -91,6 +92,63 @@ class PeakMemory:
         self.exact = False
         scale = 1 if sys.platform == 'darwin' else 1024  # macOS: bytes
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def retained_memory(fn: Callable, parts: Dict[str, torch.nn.Module]
+                    ) -> Tuple[Any, int, Dict[str, int]]:
+    """``(output, bytes, bytes per part)`` of ``fn()``: what it allocates
+    and does not free, e.g. the activations a training forward pass keeps
+    for the backward pass (and its outputs).
+
+    ``torch.profiler`` with ``profile_memory=True`` records every
+    allocation and free of the CPU allocator (and of CUDA's where ``fn``
+    runs there); the total is their net sum over ``fn()``, a part's the
+    net sum over its modules' ``forward`` calls (memory a part frees that
+    another allocated counts against it). Exact, unlike process RSS, and
+    independent of the machine's load; ``fn`` runs under the profiler, so
+    it is slower. Parts should not nest.
+
+    Args:
+        fn (Callable): The work, called without arguments.
+        parts (dict[str, nn.Module]): Named modules to attribute to.
+    """
+    from torch.profiler import ProfilerActivity, profile, record_function
+    stack, handles = [], []
+
+    def enter(name):
+        def hook(*_):
+            stack.append(record_function(f'retained::{name}'))
+            stack[-1].__enter__()
+        return hook
+
+    def leave(*_):
+        stack.pop().__exit__(None, None, None)
+
+    for name, module in parts.items():
+        handles.append(module.register_forward_pre_hook(enter(name)))
+        handles.append(module.register_forward_hook(leave))
+    activities = [ProfilerActivity.CPU]
+    if torch.cuda.is_available():
+        activities.append(ProfilerActivity.CUDA)
+    try:
+        with profile(activities=activities, profile_memory=True) as prof:
+            with record_function('retained::'):
+                out = fn()
+    finally:
+        for handle in handles:
+            handle.remove()
+    per_part = dict.fromkeys(parts, 0)
+    total = 0
+    for event in prof.events():
+        if not event.name.startswith('retained::'):
+            continue
+        used = event.cpu_memory_usage + event.device_memory_usage
+        name = event.name[len('retained::'):]
+        if name:
+            per_part[name] += used
+        else:
+            total += used
+    return out, total, per_part
 
 
 def process_rss() -> int:

@@ -94,6 +94,30 @@ def test_benchmark_synthetic_inputs(workdir, monkeypatch, capsys):
     assert 'ssuformer_demo.py' in capsys.readouterr().out
 
 
+def test_benchmark_activation_memory_per_part(workdir, monkeypatch, capsys):
+    monkeypatch.chdir(workdir)
+    common = [
+        FULL_CONFIG, '--synthetic-inputs', '--num-frames', '2', '--shape',
+        '32', '32', '--batch-size', '1', '--phases', 'activations',
+        '--device', 'cpu'
+    ]
+    plain, = benchmark.main(common)
+    cp, = benchmark.main(common + [
+        '--cfg-options', 'model.mask_collaboration.clip.with_cp=True'
+    ])
+    assert 'mask_collaboration' in capsys.readouterr().out
+    parts, cp_parts = (r['activation_mib_per_frame_parts'] for r in (plain,
+                                                                   cp))
+    assert plain['activation_frames'] == 2
+    assert all(parts[name] > 0 for name in ('backbone', 'pixel_decoder',
+                                            'fusion', 'mask_collaboration'))
+    assert plain['activation_mib_per_frame'] == pytest.approx(
+        sum(parts.values()))
+    # checkpointing the CLIP tower changes its part and nothing else
+    assert cp_parts['mask_collaboration'] < parts['mask_collaboration']
+    assert cp_parts['backbone'] == parts['backbone']
+
+
 def test_benchmark_worker_process(workdir, monkeypatch):
     # with several configs each one is measured in a fresh process
     monkeypatch.chdir(workdir)

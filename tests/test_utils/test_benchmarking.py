@@ -50,6 +50,25 @@ def test_peak_memory_sees_an_allocation_after_reset():
     assert memory.exact and memory.kind == 'process_rss'
 
 
+def test_retained_memory_counts_what_stays_allocated():
+    import torch
+    first, second = torch.nn.Linear(100, 50), torch.nn.Linear(50, 10)
+    x = torch.randn(20, 100, requires_grad=True)
+
+    def forward():
+        hidden = first(x).relu()  # relu keeps its 20 x 50 output
+        return second(hidden).sum()
+
+    out, total, parts = benchmarking.retained_memory(
+        forward, dict(first=first, second=second))
+    assert out.requires_grad
+    # first: its output is freed by relu (outside both parts); relu's
+    # output and the loss outlive the call
+    assert parts['first'] == 20 * 50 * 4
+    assert total >= 20 * 50 * 4 + 4
+    assert not first._forward_hooks and not first._forward_pre_hooks
+
+
 def test_compared_trees_and_turns(tmp_path):
     with benchmarking.compared_trees(None, REPO_ROOT) as trees:
         assert trees == dict(this=REPO_ROOT)

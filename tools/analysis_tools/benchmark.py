@@ -105,8 +105,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--phases',
         nargs='+',
-        choices=['train', 'infer'],
-        default=['train', 'infer'])
+        choices=['train', 'infer', 'activations'],
+        default=['train', 'infer'],
+        help='activations: the memory one training forward pass keeps for '
+        'the backward pass, per frame, in all and per model part')
     parser.add_argument(
         '--synthetic-inputs',
         action='store_true',
@@ -171,6 +173,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error('give one --checkpoint per config')
     if args.against and len(args.configs) != 1:
         parser.error('--against compares one config')
+    if args.against and 'activations' in args.phases:
+        parser.error('--against times train and infer only')
     if args.iters < 1 or args.warmup < 0:
         parser.error('--iters must be >= 1 and --warmup >= 0')
     return args
@@ -315,6 +319,37 @@ def phase_step(phase: str, cfg: Config, model: torch.nn.Module,
             batch_size)
 
 
+def activation_memory(cfg: Config, model: torch.nn.Module,
+                      args: argparse.Namespace, device: torch.device) -> dict:
+    """MiB per frame that one training forward pass (``mode='loss'``,
+    train mode, one training batch) leaves allocated for the backward
+    pass, in all and per part of the model (its direct submodules' forward
+    calls; ``other``: the losses and what runs between the parts), from
+    ``benchmarking.retained_memory``."""
+    batch_size = args.batch_size or cfg.train_dataloader.batch_size
+    batch = load_batches(cfg, model, 'train', batch_size, 1, args)[0]
+    model.train()
+    data = model.data_preprocessor(batch, True)
+    frames = sum(len(clip) for clip in batch['inputs']['frames'])
+    parts = {
+        name: module
+        for name, module in model.named_children()
+        if name != 'data_preprocessor'
+    }
+    losses, total, per_part = benchmarking.retained_memory(
+        lambda: model(**data, mode='loss'), parts)
+    del losses
+    per_part['other'] = total - sum(per_part.values())
+    mib = 2**20 * frames
+    return dict(
+        activation_frames=frames,
+        activation_mib_per_frame=total / mib,
+        activation_mib_per_frame_parts={
+            name: used / mib
+            for name, used in per_part.items()
+        })
+
+
 def benchmark_config(index: int, args: argparse.Namespace) -> dict:
     """Measure one config; returns a result dict."""
     cfg, model, device = build_model(index, args)
@@ -351,6 +386,9 @@ def benchmark_config(index: int, args: argparse.Namespace) -> dict:
             infer_peak_mem_mib=peak / 2**20,
             infer_iter_s=times)
         del batches
+
+    if 'activations' in args.phases:
+        result.update(activation_memory(cfg, model, args, device))
 
     if 'train' in args.phases:
         step, batches, batch_size = phase_step('train', cfg, model, args,
@@ -404,6 +442,23 @@ def format_table(results: List[dict]) -> str:
 
     sep = '|' + '|'.join('-' * (w + 2) for w in widths) + '|'
     return '\n'.join([line(rows[0]), sep] + [line(r) for r in rows[1:]])
+
+
+def format_activations(results: List[dict]) -> str:
+    """A Markdown table of the activation memory per frame, one row per
+    config, one column per part."""
+    parts = list(results[0]['activation_mib_per_frame_parts'])
+    lines = [
+        '| Config | Activations MiB/frame | ' + ' | '.join(parts) + ' |',
+        '|---' * (len(parts) + 2) + '|'
+    ]
+    for r in results:
+        per_part = r['activation_mib_per_frame_parts']
+        lines.append(
+            f"| {osp.basename(r['config'])} | "
+            f"{r['activation_mib_per_frame']:.1f} | " +
+            ' | '.join(f'{per_part.get(p, 0):.1f}' for p in parts) + ' |')
+    return '\n'.join(lines)
 
 
 def describe(results: List[dict], args: argparse.Namespace) -> str:
@@ -576,7 +631,10 @@ def main(argv=None) -> List[dict]:
             results.append(benchmark_config(i, args))
         gc.collect()
     print(describe(results, args))
-    print(format_table(results))
+    if {'train', 'infer'} & set(args.phases):
+        print(format_table(results))
+    if 'activations' in args.phases:
+        print(format_activations(results))
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=2)
