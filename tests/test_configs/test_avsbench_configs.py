@@ -2,9 +2,10 @@
 iteration plus a validation pass of each config on generated data in the
 AVSBench layout, converted with ``avsbench_to_ssu.py``.
 
-Only the backbone (a tiny PVT-v2), the resolution (32x32) and what needs
-files we do not have (VGGish's pretrained weights) or writes large ones (the
-checkpoint hook) are changed; everything else runs as configured.
+Only the backbone (a tiny PVT-v2), the resolution (32x32, with the mask
+head's sampled points scaled to it) and what needs files we do not have
+(VGGish's pretrained weights) or writes large ones (the checkpoint hook) are
+changed; everything else runs as configured.
 """
 import json
 import os
@@ -34,6 +35,9 @@ TINY_PVT = dict(
     out_indices=(0, 1, 2, 3),
     qkv_bias=True)
 TINY_SCALE = (32, 32)
+#: the configs' 224x224 frames and the mask head's points per mask
+#: (Mask2Former's 112 ** 2)
+SCALE, NUM_POINTS = (224, 224), 12544
 #: (name, split) of the generated clips; S4/MS3 train clips of 5 frames,
 #: AVSS mixes 10-frame (v2) and 5-frame (v1m, v1s) clips
 V1_CLIPS = [('vid_a', 'train'), ('vid_b', 'train'), ('vid_c', 'val'),
@@ -123,6 +127,12 @@ def tiny_runner_cfg(cfg, data_root, work_dir):
     cfg.model.backbone = TINY_PVT
     cfg.model.pixel_decoder.in_channels = [8, 16, 40, 64]
     cfg.model.audio_encoder.init_cfg = None  # no VGGish weights here
+    # as many points per pixel as at 224x224: 12544 * (32 / 224) ** 2 = 256
+    # (the matching costs and point losses scale with the points)
+    head_cfg = cfg.model.decode_head.train_cfg
+    assert head_cfg.num_points == NUM_POINTS
+    head_cfg.num_points = NUM_POINTS * TINY_SCALE[0] * TINY_SCALE[1] // (
+        SCALE[0] * SCALE[1])
     for split in ('train', 'val', 'test'):
         loader = cfg[f'{split}_dataloader']
         loader.num_workers = 0
@@ -145,11 +155,11 @@ def test_avsbench_settings(subset):
     cfg = get_config(CONFIGS[subset])
     frames = 10 if subset == 'avss' else 5
     assert cfg.num_frames == frames and cfg.fps == 1
-    assert cfg.img_scale == (224, 224)
+    assert cfg.img_scale == SCALE
     for loader in ('train', 'val', 'test'):
         pipeline = cfg[f'{loader}_dataloader'].dataset.pipeline
         assert [t.scale for t in pipeline if t.type == 'ClipResize'] == [
-            (224, 224)
+            SCALE
         ]
         assert 'LoadClipCaptions' not in [t.type for t in pipeline]
     assert cfg.model.backbone.type == 'PVTv2'
@@ -162,15 +172,19 @@ def test_avsbench_settings(subset):
     assert cfg.test_evaluator == cfg.val_evaluator
     assert cfg.default_hooks.checkpoint.save_best == 'mIoU'
     assert cfg.param_scheduler[-1].end == cfg.train_cfg.max_iters
+    # the mode is the datasets' alone: the evaluator and the visualizer read
+    # it from their metainfo
+    modes = {cfg[f'{loader}_dataloader'].dataset.get('seg_mode', 'binary')
+             for loader in ('train', 'val', 'test')}
+    assert modes == {'semantic' if subset == 'avss' else 'binary'}
+    assert 'seg_mode' not in cfg.val_evaluator
+    assert 'seg_mode' not in cfg.visualizer
     if subset == 'avss':
-        assert cfg.val_evaluator.seg_mode == 'semantic'
         assert not cfg.val_evaluator.avsbench_compat
         assert len(cfg.class_names) == 70
         assert cfg.model.decode_head.num_classes == 71  # + background
         assert train.batch_size == 2
-        assert cfg.visualizer.seg_mode == 'semantic'
     else:
-        assert cfg.val_evaluator.get('seg_mode', 'binary') == 'binary'
         assert cfg.val_evaluator.avsbench_compat
         assert cfg.model.decode_head.num_classes == 2
         assert train.batch_size == 4
