@@ -81,11 +81,10 @@ class SSUInferencer(BaseInferencer):
         self.seg_mode = cfg.test_dataloader.dataset.get(
             'seg_mode', cfg.get('seg_mode', 'binary'))
         self.with_captions = cfg.model.get('caption_head') is not None
-        self.visualizer.seg_mode = self.seg_mode
         self.visualizer.set_dataset_meta(
             self.dataset_meta.get('classes'),
             self.dataset_meta.get('palette'),
-            self.dataset_meta.get('dataset_name'))
+            self.dataset_meta.get('dataset_name'), self.seg_mode)
         self.painter = FramePainter(self.visualizer)
         self.timer = StageTimer()
 

@@ -12,9 +12,8 @@ from mmengine.registry import DefaultScope
 from mmseg.registry import DATASETS
 from rassu_mm.utils.class_names import make_palette
 from rassu_mm.utils.paths import RootChecker, UnsafePathError, safe_join
+from rassu_mm.utils.seg_modes import SEG_MODES
 from .errors import ClipDataError, check_clip_id
-
-SEG_MODES = ('binary', 'semantic')
 
 
 @DATASETS.register_module()

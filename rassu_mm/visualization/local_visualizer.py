@@ -12,6 +12,7 @@ from mmseg.visualization import SegLocalVisualizer
 from rassu_mm.structures import SSUDataSample
 from rassu_mm.utils.class_names import make_palette
 from rassu_mm.utils.paths import UnsafePathError, is_safe_component
+from rassu_mm.utils.seg_modes import seg_mode_of
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -21,6 +22,12 @@ class SSULocalVisualizer(SegLocalVisualizer):
     """Draws one image per clip: for every frame the ground truth (left) and
     the prediction (right), each with its mask overlaid and its caption
     written below, frames in a grid of ``ncols`` such pairs per row.
+
+    Binary masks (0 silent, 1 sounding) are drawn in ``mask_color``,
+    semantic masks (label ``k`` is ``classes[k - 1]``) in the palette; the
+    mode is ``dataset_meta['seg_mode']``, which the runner sets from the
+    dataset (:class:`~rassu_mm.datasets.SSUDataset` writes it) and
+    :meth:`set_dataset_meta` takes.
 
     The image goes to every visualisation backend (``LocalVisBackend``,
     ``TensorboardVisBackend``, ...), to a window (``show=True``) or to
@@ -38,8 +45,6 @@ class SSULocalVisualizer(SegLocalVisualizer):
         palette (list, optional): RGB colour of each class. Defaults to
             ``dataset_meta['palette']``.
         dataset_name (str, optional): Stored in ``dataset_meta``.
-        seg_mode (str): ``'binary'`` (0 silent, 1 sounding) or
-            ``'semantic'``. Defaults to ``'binary'``.
         alpha (float): Opacity of the mask overlay. Defaults to 0.5.
         mask_color (tuple): RGB colour of sounding pixels in binary mode.
             Defaults to ``(255, 48, 48)``.
@@ -57,7 +62,6 @@ class SSULocalVisualizer(SegLocalVisualizer):
                  classes: Optional[List[str]] = None,
                  palette: Optional[List] = None,
                  dataset_name: Optional[str] = None,
-                 seg_mode: str = 'binary',
                  alpha: float = 0.5,
                  mask_color: Tuple[int, int, int] = (255, 48, 48),
                  contour_color: Optional[Tuple[int, int, int]] = (255, 255,
@@ -66,9 +70,7 @@ class SSULocalVisualizer(SegLocalVisualizer):
                  **kwargs) -> None:
         super().__init__(
             name, image, vis_backends, save_dir, alpha=alpha, **kwargs)
-        assert seg_mode in ('binary', 'semantic'), seg_mode
         self.set_dataset_meta(classes, palette, dataset_name)
-        self.seg_mode = seg_mode
         self.mask_color = np.array(mask_color, dtype=np.float64)
         self.contour_color = None if contour_color is None else tuple(
             int(c) for c in contour_color)
@@ -77,11 +79,21 @@ class SSULocalVisualizer(SegLocalVisualizer):
     def set_dataset_meta(self,
                          classes: Optional[List[str]] = None,
                          palette: Optional[List] = None,
-                         dataset_name: Optional[str] = None) -> None:
-        """Store class names and palette as given (no Cityscapes default:
-        the runner sets the dataset's metainfo before testing)."""
+                         dataset_name: Optional[str] = None,
+                         seg_mode: Optional[str] = None) -> None:
+        """Store class names, palette and ``seg_mode`` as given (no
+        Cityscapes default: the runner sets the dataset's metainfo before
+        testing)."""
         self.dataset_meta = dict(
-            classes=classes, palette=palette, dataset_name=dataset_name)
+            classes=classes,
+            palette=palette,
+            dataset_name=dataset_name,
+            seg_mode=seg_mode)
+
+    @property
+    def seg_mode(self) -> str:
+        """``'binary'`` or ``'semantic'``: ``dataset_meta['seg_mode']``."""
+        return seg_mode_of(self.dataset_meta, type(self).__name__)
 
     def mask_layers(
             self,

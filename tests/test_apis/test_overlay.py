@@ -39,8 +39,8 @@ def test_painter_matches_the_visualizer_overlay(seg_mode):
     mask[10:30, 20:50] = 1
     mask[40:55, 5:15] = 2 if seg_mode == 'semantic' else 1
     mask[0:5, 0:5] = 255  # ignored pixels stay untouched
-    vis = SSULocalVisualizer(
-        name=f'painter_{seg_mode}', seg_mode=seg_mode, alpha=0.5)
+    vis = SSULocalVisualizer(name=f'painter_{seg_mode}', alpha=0.5)
+    vis.set_dataset_meta(seg_mode=seg_mode)
     painter = FramePainter(vis)
     painted = painter.paint(frame.copy(), painter.prepare(mask, None))
     expected = vis._overlay(frame[..., ::-1], mask)[..., ::-1]

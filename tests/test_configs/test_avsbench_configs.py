@@ -172,15 +172,19 @@ def test_avsbench_settings(subset):
     assert cfg.test_evaluator == cfg.val_evaluator
     assert cfg.default_hooks.checkpoint.save_best == 'mIoU'
     assert cfg.param_scheduler[-1].end == cfg.train_cfg.max_iters
+    # the mode is the datasets' alone: the evaluator and the visualizer read
+    # it from their metainfo
+    modes = {cfg[f'{loader}_dataloader'].dataset.get('seg_mode', 'binary')
+             for loader in ('train', 'val', 'test')}
+    assert modes == {'semantic' if subset == 'avss' else 'binary'}
+    assert 'seg_mode' not in cfg.val_evaluator
+    assert 'seg_mode' not in cfg.visualizer
     if subset == 'avss':
-        assert cfg.val_evaluator.seg_mode == 'semantic'
         assert not cfg.val_evaluator.avsbench_compat
         assert len(cfg.class_names) == 70
         assert cfg.model.decode_head.num_classes == 71  # + background
         assert train.batch_size == 2
-        assert cfg.visualizer.seg_mode == 'semantic'
     else:
-        assert cfg.val_evaluator.get('seg_mode', 'binary') == 'binary'
         assert cfg.val_evaluator.avsbench_compat
         assert cfg.model.decode_head.num_classes == 2
         assert train.batch_size == 4

@@ -449,6 +449,7 @@ def crafted_sample():
 def case_metric_unsafe_clip_id(root, tmp):
     out = tmp / 'a' / 'b' / 'out'
     metric = SSUMetric(output_dir=str(out))
+    metric.dataset_meta = dict(seg_mode='binary')
     return Case(lambda: metric.process({}, [crafted_sample().to_dict()]),
                 UnsafePathError, '../../escaped', str(out),
                 outside=str(tmp / 'a' / 'escaped'))

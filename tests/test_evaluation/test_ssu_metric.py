@@ -25,6 +25,7 @@ from rassu_mm.evaluation.metrics import ssu_metric
 from rassu_mm.structures import SSUDataSample
 
 META = dict(
+    seg_mode='binary',
     classes=('violin', 'flute', 'drum'),
     super_categories=dict(
         String=['violin'], Wind=['flute'], Percussion=['drum']))
@@ -247,8 +248,7 @@ def test_semantic_scores_hand_checked():
                          [[2, 0, 1, 0], [0, 0, 0, 0]]])
     sample = make_clip('sem', (pred > 0).float() * 4 - 2, gt, pred=pred)
     metrics = evaluate(
-        SSUMetric(seg_mode='semantic'), [sample],
-        dict(classes=('violin', 'flute', 'drum')))
+        SSUMetric(), [sample], dict(META, seg_mode='semantic'))
 
     def f(p, r):
         return 1.3 * p * r / (0.3 * p + r) if p * r else 0.0
@@ -501,8 +501,9 @@ def test_output_dir_writes_masks_and_captions(tmp_path):
 
 def test_semantic_masks_are_written_as_labels(tmp_path):
     pred = torch.tensor([[[0, 1], [2, 3]]])
-    metric = SSUMetric(seg_mode='semantic', output_dir=str(tmp_path))
-    evaluate(metric, [make_clip('s', pred.float(), pred, pred=pred)])
+    metric = SSUMetric(output_dir=str(tmp_path))
+    evaluate(metric, [make_clip('s', pred.float(), pred, pred=pred)],
+             dict(META, seg_mode='semantic'))
     png = mmcv.imread(str(tmp_path / 's' / '0.png'), flag='unchanged')
     np.testing.assert_array_equal(png, pred[0].numpy())
 
@@ -517,3 +518,16 @@ def test_registered_and_reads_evaluator_dicts():
         'clip_id', 'pred_sem_seg', 'seg_logits', 'gt_sem_seg', 'pred_captions',
         'gt_captions', 'categories'
     } <= set(sample)
+
+
+def test_mode_comes_from_the_dataset_meta():
+    """No seg_mode argument: the dataset's metainfo sets it, and a
+    metainfo without it is refused."""
+    with pytest.raises(TypeError):
+        SSUMetric(seg_mode='semantic')
+    sample = make_clip('m', torch.zeros(1, 2, 2), torch.zeros(1, 2, 2).long())
+    for meta in (dict(classes=('violin', )), None):
+        metric = SSUMetric(per_category=False)
+        metric.dataset_meta = meta
+        with pytest.raises(ValueError, match="seg_mode"):
+            metric.process({}, [sample.to_dict()])

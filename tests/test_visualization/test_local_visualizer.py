@@ -44,6 +44,7 @@ def cells(img, ncols):
 def test_grid_of_gt_and_prediction_overlays_with_captions(tmp_path):
     vis = SSULocalVisualizer(alpha=0.5, mask_color=(200, 100, 0), ncols=2,
                              contour_color=None)
+    vis.set_dataset_meta(seg_mode='binary')
     sample = make_sample()
     frames = np.zeros((T, H, W, 3), np.uint8)
     out_file = str(tmp_path / 'clip.png')
@@ -68,6 +69,7 @@ def test_grid_of_gt_and_prediction_overlays_with_captions(tmp_path):
 def test_mask_regions_are_outlined():
     """The default white outline keeps a red mask visible on a red object."""
     vis = SSULocalVisualizer(mask_color=(255, 0, 0), alpha=0.5)
+    vis.set_dataset_meta(seg_mode='binary')
     frame = np.zeros((32, 32, 3), np.uint8)
     frame[8:24, 8:24] = (255, 0, 0)  # a red object
     mask = np.zeros((32, 32), np.uint8)
@@ -84,12 +86,14 @@ def test_only_prediction_and_semantic_palette():
         dict(
             type='SSULocalVisualizer',
             name='test_semantic',
-            seg_mode='semantic',
-            classes=['violin', 'flute'],
-            palette=[[255, 0, 0], [0, 255, 0]],
             alpha=1.0,
             contour_color=None,
             ncols=3))
+    # as the runner sets it from a semantic dataset
+    vis.dataset_meta = dict(
+        classes=('violin', 'flute'),
+        palette=[[255, 0, 0], [0, 255, 0]],
+        seg_mode='semantic')
     sample = make_sample()
     sample.pred_sem_seg.data[0, 0, :2] = torch.tensor([2, 255])
     frames = np.full((T, H, W, 3), 7, np.uint8)
@@ -109,6 +113,7 @@ def test_local_backend_receives_one_image_per_clip(tmp_path):
         'test_local_backend',
         vis_backends=[dict(type='LocalVisBackend')],
         save_dir=str(tmp_path))
+    vis.set_dataset_meta(seg_mode='binary')
     frames = [np.full((H, W, 3), 50, np.uint8)] * T
     vis.add_datasample('test_clip0', frames, make_sample(), step=3)
     saved = tmp_path / 'vis_data' / 'vis_image' / 'test_clip0_3.png'
@@ -128,6 +133,7 @@ def test_hook_reads_frames_from_frame_paths(tmp_path):
         vis_backends=[dict(type='LocalVisBackend')],
         save_dir=str(tmp_path / 'show'),
         ncols=1)
+    vis.set_dataset_meta(seg_mode='binary')
     hook = HOOKS.build(
         dict(type='SSUVisualizationHook', draw=True, interval=1))
     assert hook._visualizer is vis
@@ -157,3 +163,20 @@ def test_hook_skips_training_and_draw_false(tmp_path, draw):
         hook.after_test_iter(
             SimpleNamespace(iter=0), 49, {}, [make_sample(['missing.png'])])
     assert not (tmp_path / 'vis_data' / 'vis_image').exists()
+
+
+def test_mode_comes_from_the_dataset_meta():
+    """No seg_mode argument: binary and semantic drawing follow
+    ``dataset_meta``, and a metainfo without the mode is refused."""
+    with pytest.raises(TypeError):
+        SSULocalVisualizer(name='test_no_mode_arg', seg_mode='binary')
+    vis = SSULocalVisualizer(name='test_mode_meta', mask_color=(9, 9, 9),
+                             alpha=1.0, contour_color=None)
+    frame, mask = np.zeros((4, 4, 3), np.uint8), np.full((4, 4), 2, np.uint8)
+    with pytest.raises(ValueError, match='seg_mode'):
+        vis._overlay(frame, mask)
+    vis.set_dataset_meta(seg_mode='binary')
+    assert (vis._overlay(frame, mask) == 9).all()
+    vis.dataset_meta = dict(palette=[[0, 0, 0], [5, 6, 7]],
+                            seg_mode='semantic')
+    assert (vis._overlay(frame, mask) == [5, 6, 7]).all()

@@ -18,6 +18,7 @@ T, H, W = 2, 12, 16
 class PredictedClips(Dataset):
     """Clips whose data samples already carry a prediction."""
     metainfo = dict(
+        seg_mode='binary',  # as SSUDataset writes it
         classes=('violin', 'flute'),
         palette=[[255, 0, 0], [0, 255, 0]],
         super_categories=dict(String=['violin'], Wind=['flute']))

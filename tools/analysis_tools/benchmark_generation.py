@@ -143,7 +143,7 @@ def variants(args: argparse.Namespace) -> dict:
     torch.manual_seed(1)
     shape = (args.clips * args.frames, args.memory_len, args.embed_dims)
     inputs = dict(memory=torch.randn(shape), memory_pos=torch.randn(shape),
-                  region_embeds=None)
+                  region_embeds=None, num_frames=args.frames)
     samples = [BaseDataElement(metainfo=dict(num_frames=args.frames))
                for _ in range(args.clips)]
     out = {}

@@ -84,14 +84,16 @@ def run(source: str, seed: int, steps: int, noise: float,
     for _ in range(steps):
         idx = torch.randperm(len(train_samples), generator=order)[:BATCH]
         mem = torch.cat([train_mem[i * FRAMES:(i + 1) * FRAMES] for i in idx])
-        losses = head.loss(dict(memory=mem), [train_samples[i] for i in idx])
+        losses = head.loss(dict(memory=mem, num_frames=FRAMES),
+                           [train_samples[i] for i in idx])
         optim.zero_grad()
         sum(v for k, v in losses.items() if 'loss' in k).backward()
         optim.step()
     head.eval()
     with torch.no_grad():
-        pred = [c for clip in head.predict(dict(memory=test_mem),
-                                           test_samples) for c in clip]
+        pred = [c for clip in head.predict(
+            dict(memory=test_mem, num_frames=FRAMES), test_samples)
+            for c in clip]
         logits = head.prompter.classify(head.input_proj(test_mem).mean(1))
     ref = [c for s in test_samples for c in s.gt_captions]
     truth = torch.tensor([CLASSES.index(r.split()[1]) for r in ref])

@@ -25,14 +25,12 @@ class_names = [
     'violin', 'wolf', 'woman'
 ]
 metainfo = dict(classes=class_names)
-train_dataloader = dict(
-    batch_size=2,
-    dataset=dict(data_root=data_root, seg_mode=seg_mode, metainfo=metainfo))
-val_dataloader = dict(
-    dataset=dict(data_root=data_root, seg_mode=seg_mode, metainfo=metainfo))
-test_dataloader = dict(
-    dataset=dict(data_root=data_root, seg_mode=seg_mode, metainfo=metainfo))
+# the dataset writes seg_mode into its metainfo, which the evaluator and
+# the visualizer read
+avss_dataset = dict(data_root=data_root, seg_mode=seg_mode, metainfo=metainfo)
+train_dataloader = dict(batch_size=2, dataset=avss_dataset)
+val_dataloader = dict(dataset=avss_dataset)
+test_dataloader = dict(dataset=avss_dataset)
 # per-class IoU / F-score over background and the 70 classes (AVSS)
-val_evaluator = dict(
-    type='SSUMetric', seg_mode=seg_mode, avsbench_compat=False)
+val_evaluator = dict(type='SSUMetric', avsbench_compat=False)
 test_evaluator = val_evaluator

@@ -14,6 +14,7 @@ from mmengine.utils import mkdir_or_exist
 from mmseg.registry import METRICS
 
 from rassu_mm.utils.paths import safe_join
+from rassu_mm.utils.seg_modes import seg_mode_of
 from ..functional import (avsbench_batch_scores, avss_class_scores,
                           binary_frame_stats, binary_scores, java_available,
                           score_captions, semantic_frame_stats,
@@ -68,6 +69,9 @@ def ssu_score(metrics: Dict[str, float]) -> float:
 class SSUMetric(BaseMetric):
     """Combined evaluator of region-aware sound source understanding.
 
+    The mode is the dataset's: ``dataset_meta['seg_mode']`` (written by
+    :class:`~rassu_mm.datasets.SSUDataset`, set by the runner's evaluator).
+
     Binary mode (``seg_mode='binary'``) returns ``mIoU`` and ``F-score`` in
     the AVSBench convention, computed from ``sigmoid(seg_logits)``:
 
@@ -101,8 +105,6 @@ class SSUMetric(BaseMetric):
     without it, in the runner's log directory (``work_dir/<timestamp>``).
 
     Args:
-        seg_mode (str): ``'binary'`` or ``'semantic'``. Defaults to
-            ``'binary'``.
         ignore_index (int): Ground-truth label left out. Defaults to 255.
         beta2 (float): ``beta^2`` of the F-scores. Defaults to 0.3.
         avsbench_compat (bool): Average per-batch mIoU/F-score like
@@ -137,7 +139,6 @@ class SSUMetric(BaseMetric):
     """
 
     def __init__(self,
-                 seg_mode: str = 'binary',
                  ignore_index: int = 255,
                  beta2: float = 0.3,
                  avsbench_compat: bool = False,
@@ -150,13 +151,11 @@ class SSUMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        assert seg_mode in ('binary', 'semantic'), seg_mode
         assert avsbench_batch_size >= 1
         if format_only and (output_dir is None or not keep_results):
             raise ValueError('SSUMetric(format_only=True) writes the '
                              'predictions: it needs output_dir and '
                              'keep_results=True')
-        self.seg_mode = seg_mode
         self.ignore_index = ignore_index
         self.beta2 = beta2
         self.avsbench_compat = avsbench_compat
@@ -166,6 +165,11 @@ class SSUMetric(BaseMetric):
         self.keep_results = keep_results
         self.format_only = format_only
         self.clip_scores_dir = clip_scores_dir
+
+    @property
+    def seg_mode(self) -> str:
+        """``'binary'`` or ``'semantic'``: ``dataset_meta['seg_mode']``."""
+        return seg_mode_of(self.dataset_meta, type(self).__name__)
 
     @property
     def label_names(self) -> List[str]:

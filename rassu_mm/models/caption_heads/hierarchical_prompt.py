@@ -4,9 +4,6 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-# Ignored pixels of ``gt_sem_seg`` (frames without a mask are all 255).
-IGNORE_INDEX = 255
-
 # Labels of every level as ``[N, K]`` weights: multi-hot ground truth, 0/1
 # predictions or (soft prompts) probabilities.
 LevelWeights = Dict[str, Tensor]
@@ -42,6 +39,10 @@ class HierarchicalPrompter(nn.Module):
         dataset_names (Sequence[str], optional): dataset names.
         threshold (float): probability of a predicted category (hard
             labels, :meth:`predict`).
+        ignore_index (int, optional): label of ignored ``gt_sem_seg``
+            pixels (a frame without a mask is all ``ignore_index``); the
+            mask head's, filled in by :class:`MoHECaptionHead`. Semantic
+            masks need it. Defaults to None.
     """
 
     def __init__(self,
@@ -50,12 +51,14 @@ class HierarchicalPrompter(nn.Module):
                  classes: Sequence[str],
                  super_categories: Optional[Dict[str, Sequence[str]]] = None,
                  dataset_names: Optional[Sequence[str]] = None,
-                 threshold: float = 0.5):
+                 threshold: float = 0.5,
+                 ignore_index: Optional[int] = None):
         super().__init__()
         self.classes = list(classes)
         self.class_index = {c: i for i, c in enumerate(self.classes)}
         self.dataset_names = list(dataset_names or [])
         self.threshold = threshold
+        self.ignore_index = ignore_index
         self.mlp = nn.Sequential(
             nn.LayerNorm(in_channels), nn.Linear(in_channels, embed_dims),
             nn.GELU())
@@ -169,11 +172,15 @@ class HierarchicalPrompter(nn.Module):
         if (data_sample.metainfo.get('seg_mode') != 'semantic'
                 or 'gt_sem_seg' not in data_sample):
             return clip
+        if self.ignore_index is None:
+            raise ValueError(
+                'per-frame targets from semantic masks need the ignore_index '
+                "of the masks (SSUFormer passes its decode_head's)")
         seg = data_sample.gt_sem_seg.data.flatten(1).cpu()
         valid = (seg > 0) & (seg <= len(self.classes))
         counts = torch.zeros(len(seg), len(self.classes) + 1).scatter_add_(
             1, torch.where(valid, seg, 0), valid.float())
-        has_mask = (seg != IGNORE_INDEX).any(1, keepdim=True)
+        has_mask = (seg != self.ignore_index).any(1, keepdim=True)
         return torch.where(has_mask, (counts[:, 1:] > 0).float(), clip)
 
     def _super_of(self, cat: Tensor) -> Tensor:

@@ -66,6 +66,10 @@ class MoHECaptionHead(BaseModule):
             above). Defaults to ``'predicted'``.
         cls_threshold (float): probability of a predicted category
             (``prompt_source='ground_truth'`` at inference).
+        ignore_index (int, optional): label of ignored ``gt_sem_seg``
+            pixels, for the prompter's per-frame targets from semantic masks
+            (see :class:`HierarchicalPrompter`); SSUFormer fills in its mask
+            head's. Defaults to None.
         max_train_length (int): caption length limit in training (tokens,
             BOS and EOS included).
         generation (dict, optional): overrides of ``strategy``
@@ -104,6 +108,7 @@ class MoHECaptionHead(BaseModule):
                  dataset_names: Optional[Sequence[str]] = None,
                  prompt_source: str = 'predicted',
                  cls_threshold: float = 0.5,
+                 ignore_index: Optional[int] = None,
                  max_train_length: int = 32,
                  generation: Optional[dict] = None,
                  loss_caption: ConfigType = dict(
@@ -139,7 +144,7 @@ class MoHECaptionHead(BaseModule):
             with rng_stream(prompter_seed):
                 self.prompter = HierarchicalPrompter(
                     embed_dims, embed_dims, classes, super_categories,
-                    dataset_names, cls_threshold)
+                    dataset_names, cls_threshold, ignore_index)
             num_prompts = self.prompter.num_prompts
         self.decoder = MoETextDecoder(
             self.tokenizer.vocab_size, embed_dims, num_layers, num_heads,
@@ -158,9 +163,9 @@ class MoHECaptionHead(BaseModule):
         """Training losses.
 
         Args:
-            inputs (dict): ``memory`` ``[N, L, C]``, optional
-                ``memory_pos`` ``[N, L, C]`` and ``region_embeds``
-                ``[N, D]`` (or None), ``N = B*T``.
+            inputs (dict): ``memory`` ``[N, L, C]``, ``num_frames`` ``T``
+                (``N = B*T``), optional ``memory_pos`` ``[N, L, C]`` and
+                ``region_embeds`` ``[N, D]`` (or None).
             data_samples (list[SSUDataSample]): ``B`` clips with
                 ``gt_captions`` (``T`` entries, None allowed),
                 ``categories``, ``gt_sem_seg`` (semantic masks give
@@ -173,11 +178,12 @@ class MoHECaptionHead(BaseModule):
             region embeddings).
         """
         memory, memory_pos = self._memory(inputs)
+        num_frames = inputs['num_frames']
         losses, prefix, context = {}, None, None
         if self.prompter is not None:
-            logits, prompt_labels = self._classify(memory, data_samples)
-            targets = self.prompter.targets(
-                data_samples, len(memory) // len(data_samples))
+            logits, prompt_labels = self._classify(memory, data_samples,
+                                                   num_frames)
+            targets = self.prompter.targets(data_samples, num_frames)
             for level, logit in logits.items():
                 losses[f'loss_cls_{level}'] = self.loss_cls(
                     logit, targets[level])
@@ -225,14 +231,16 @@ class MoHECaptionHead(BaseModule):
     @torch.no_grad()
     def generate(self, inputs: Dict[str, Optional[Tensor]],
                  data_samples: SampleList, **overrides) -> Tensor:
-        """Generated token ids ``[N, S]`` (no BOS; PAD after EOS).
+        """Generated token ids ``[N, S]`` (no BOS; PAD after EOS) from
+        ``inputs`` as in :meth:`loss`.
 
         Prompts come from the classifier's predictions. ``overrides``
         replace entries of ``generation`` for this call.
         """
         cfg = dict(self.generation, **overrides)
         memory, memory_pos = self._memory(inputs)
-        prefix, context = self._predicted_prompts(memory, data_samples)
+        prefix, context = self._predicted_prompts(memory, data_samples,
+                                                  inputs['num_frames'])
         if cfg['strategy'] not in ('greedy', 'beam'):
             raise ValueError(f"Unknown strategy {cfg['strategy']!r}")
         compile = cfg['compile']
@@ -270,13 +278,14 @@ class MoHECaptionHead(BaseModule):
         key/value cache.
 
         Args:
-            inputs (dict): ``memory`` ``[N, L, C]`` (and ``memory_pos``).
+            inputs (dict): ``memory`` ``[N, L, C]``, ``num_frames`` (and
+                ``memory_pos``).
             input_ids (Tensor | int): token ids ``[N, S]``, or a length
                 ``S``: BOS followed by ``S - 1`` PAD tokens for every frame
                 (what counting the cost of ``S`` generated tokens needs).
             data_samples (list, optional): the ``B`` clips (their metainfo
-                ``dataset_name`` selects the dataset prompt); None: the
-                frames are one clip.
+                ``dataset_name`` selects the dataset prompt); None: one clip
+                of unknown dataset.
 
         Returns:
             Tensor: next-token logits ``[N, S, V]``.
@@ -287,7 +296,8 @@ class MoHECaptionHead(BaseModule):
                                               inputs['memory'].device)
         memory, memory_pos = self._memory(inputs)
         prefix, context = self._predicted_prompts(
-            memory, data_samples or [BaseDataElement()])
+            memory, data_samples or [BaseDataElement()],
+            inputs['num_frames'])
         logits, _ = self.decoder(input_ids, memory, prefix, context,
                                  memory_pos=memory_pos)
         return logits[:, logits.shape[1] - input_ids.shape[1]:]
@@ -304,7 +314,7 @@ class MoHECaptionHead(BaseModule):
                 data_samples: SampleList) -> List[List[str]]:
         """Captions: ``B`` lists of ``T`` strings (special tokens removed)."""
         texts = self.tokenizer.decode(self.generate(inputs, data_samples))
-        t = len(texts) // len(data_samples)
+        t = inputs['num_frames']
         return [texts[b * t:(b + 1) * t] for b in range(len(data_samples))]
 
     def _memory(self, inputs: Dict[str, Optional[Tensor]]
@@ -316,25 +326,25 @@ class MoHECaptionHead(BaseModule):
             memory_pos = self.pos_proj(memory_pos)
         return self.input_proj(inputs['memory']), memory_pos
 
-    def _classify(self, memory: Tensor, data_samples: SampleList
+    def _classify(self, memory: Tensor, data_samples: SampleList,
+                  num_frames: int
                   ) -> Tuple[Dict[str, Tensor], Dict[str, Tensor]]:
         """Per-frame classifier logits (on each frame's mean memory) and
         the soft prompt labels from them."""
         logits = self.prompter.classify(memory.mean(1))
-        labels = self.prompter.soft_labels(
-            logits, data_samples, len(memory) // len(data_samples))
+        labels = self.prompter.soft_labels(logits, data_samples, num_frames)
         return logits, labels
 
-    def _predicted_prompts(self, memory: Tensor, data_samples: SampleList
+    def _predicted_prompts(self, memory: Tensor, data_samples: SampleList,
+                           num_frames: int
                            ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
         """Inference prompts (no ground truth): soft labels, or thresholded
         labels with ``prompt_source='ground_truth'``."""
         if self.prompter is None:
             return None, None
-        logits, labels = self._classify(memory, data_samples)
+        logits, labels = self._classify(memory, data_samples, num_frames)
         if self.prompt_source == 'ground_truth':
-            labels = self.prompter.predict(
-                logits, data_samples, len(memory) // len(data_samples))
+            labels = self.prompter.predict(logits, data_samples, num_frames)
         return self._prompts(labels)
 
     def _prompts(self, labels: Dict[str, Tensor]) -> Tuple[Tensor, Tensor]:

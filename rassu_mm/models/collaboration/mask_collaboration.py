@@ -67,6 +67,9 @@ class MaskCollaborationModule(BaseModule):
             training: each frame takes its ground-truth mask with probability
             ``start_prob * max(0, 1 - iter / end_iter)``. Keys ``start_prob``
             (default 1.0) and ``end_iter``. Defaults to None (never).
+        ignore_index (int, optional): label of ignored ground-truth pixels
+            (neither sounding nor silent; the mask head's, filled in by
+            SSUFormer); ``gt_mask_schedule`` needs it. Defaults to None.
         init_cfg (dict, optional): initialisation of the projection.
     """
 
@@ -79,6 +82,7 @@ class MaskCollaborationModule(BaseModule):
                  mean: Sequence[float] = (123.675, 116.28, 103.53),
                  std: Sequence[float] = (58.395, 57.12, 57.375),
                  gt_mask_schedule: Optional[dict] = None,
+                 ignore_index: Optional[int] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if mode not in ('pool', 'masked_image'):
@@ -86,12 +90,17 @@ class MaskCollaborationModule(BaseModule):
                              f'got {mode!r}')
         if mode == 'masked_image' and not frozen:
             raise ValueError("mode='masked_image' needs frozen=True")
+        if gt_mask_schedule is not None and ignore_index is None:
+            raise ValueError('gt_mask_schedule needs the ignore_index of the '
+                             "ground-truth masks (SSUFormer passes its "
+                             "decode_head's)")
         self.clip = build_hf_model(CLIPVisionModelWithProjection,
                                    CLIPVisionConfig, clip, pretrained, frozen)
         self.pretrained = pretrained
         self.frozen = frozen
         self.mode = mode
         self.gt_mask_schedule = gt_mask_schedule
+        self.ignore_index = ignore_index
         cfg = self.clip.config
         self.image_size = cfg.image_size
         self.grid_size = cfg.image_size // cfg.patch_size
@@ -212,7 +221,7 @@ class MaskCollaborationModule(BaseModule):
             _pad_to(ds.gt_sem_seg.data, frames.shape[-2:])
             for ds in data_samples
         ]).to(probs.device)
-        gt = ((gt > 0) & (gt != 255)).to(probs.dtype)
+        gt = ((gt > 0) & (gt != self.ignore_index)).to(probs.dtype)
         use_gt = torch.rand(len(probs), device=probs.device) < prob_gt
         return torch.where(use_gt[:, None, None],
                            _resize(gt, size), probs)

@@ -38,7 +38,10 @@ class SSUFormer(BaseSegmentor):
     Sizes the sub-modules share are filled in here: ``embed_dims``
     everywhere, the pixel decoder's ``num_outs`` as the number of levels of
     MMI and the mask decoder, the data preprocessor's ``mean``/``std`` for
-    MCM and the class hierarchy for the caption head.
+    MCM, the mask head's ``ignore_index`` for MCM and the caption head, and
+    the class hierarchy for the caption head. The frames per clip ``T`` are
+    taken once per call (:meth:`frames_per_clip`) and passed to MMI and the
+    caption head.
 
     Args:
         backbone (dict): Visual backbone from any registry (``ResNetV1c``,
@@ -62,10 +65,12 @@ class SSUFormer(BaseSegmentor):
         num_queries (int): Audio query tokens per frame ``Nq``.
         mask_collaboration (dict, optional): Mask collaboration module
             (MCM), called as ``(frames, mask_logits, memory, data_samples)``;
-            ``embed_dims``, ``mean`` and ``std`` are filled in.
+            ``embed_dims``, ``mean``, ``std`` and the mask head's
+            ``ignore_index`` are filled in.
         caption_head (dict, optional): Caption head (``loss`` / ``predict``
-            on the MCM outputs plus ``memory_pos``); ``in_channels`` is
-            filled in, and ``classes``, ``super_categories`` and
+            on the MCM outputs plus ``memory_pos`` and ``num_frames``);
+            ``in_channels`` and the mask head's ``ignore_index`` are filled
+            in, and ``classes``, ``super_categories`` and
             ``dataset_names`` unless it sets them.
         class_hierarchy (str | dict, optional): The caption head's class
             hierarchy: a dataset name known to
@@ -131,13 +136,15 @@ class SSUFormer(BaseSegmentor):
                         mask_collaboration,
                         embed_dims=embed_dims,
                         mean=mean,
-                        std=std))
+                        std=std,
+                        ignore_index=self.decode_head.ignore_index))
         self.caption_head = None
         if caption_head is not None:
             with rng_stream(branch_seeds[1]):
                 self.caption_head = MODELS.build({
                     **self._hierarchy_args(class_hierarchy),
-                    **caption_head, 'in_channels': embed_dims
+                    **caption_head, 'in_channels': embed_dims,
+                    'ignore_index': self.decode_head.ignore_index
                 })
         self.zero_audio = zero_audio
 
@@ -192,22 +199,31 @@ class SSUFormer(BaseSegmentor):
         return self.fusion(mask_features, feats, queries, query_pos,
                            num_frames)
 
-    def decode(self, inputs: dict,
-               data_samples: OptSampleList = None) -> Tuple[dict, tuple]:
+    @staticmethod
+    def frames_per_clip(inputs: dict, data_samples: OptSampleList) -> int:
+        """``T`` of the ``N = B * T`` frames of ``inputs`` (all ``N`` without
+        data samples: one clip); the data preprocessor checked that the
+        clips have one length."""
+        num = len(inputs['frames'])
+        return num // len(data_samples) if data_samples else num
+
+    def decode(self, inputs: dict, num_frames: int) -> Tuple[dict, tuple]:
         """Fuse and run the mask decoder once.
+
+        Args:
+            inputs (dict): ``frames`` and ``audio`` (see :meth:`fuse`).
+            num_frames (int): Frames per clip ``T``
+                (:meth:`frames_per_clip`).
 
         Returns:
             tuple: the :meth:`fuse` dict and the decoder's outputs (class
             logits and mask logits of every layer, ``SSUMaskHead.forward``).
         """
-        num_frames = len(inputs['frames'])
-        if data_samples:
-            num_frames //= len(data_samples)
         fused = self.fuse(inputs, num_frames)
         return fused, self.decode_head(fused)
 
     def caption_inputs(self, frames: Tensor, fused: dict, seg_scores: Tensor,
-                       data_samples: OptSampleList) -> dict:
+                       data_samples: OptSampleList, num_frames: int) -> dict:
         """Inputs of the caption head (``docs/data_contract.md``).
 
         Args:
@@ -215,11 +231,12 @@ class SSUFormer(BaseSegmentor):
             fused (dict): The :meth:`fuse` outputs.
             seg_scores (Tensor): ``[N, K, h, w]`` class scores.
             data_samples (list[SSUDataSample], optional): The ``B`` clips.
+            num_frames (int): Frames per clip ``T``.
 
         Returns:
             dict: the mask collaboration outputs (``memory`` ``[N, L, C]``,
             ``region_embeds`` ``[N, D]`` or None, ...) plus ``memory_pos``
-            ``[N, L, C]``.
+            ``[N, L, C]`` and ``num_frames``.
         """
         memory = fused['memory']
         if self.mask_collaboration is None:
@@ -229,7 +246,8 @@ class SSUFormer(BaseSegmentor):
             mask_logits = self.decode_head.scores_to_logits(seg_scores)
             outs = self.mask_collaboration(frames, mask_logits, memory,
                                            data_samples)
-        return dict(outs, memory_pos=fused['memory_pos'])
+        return dict(
+            outs, memory_pos=fused['memory_pos'], num_frames=num_frames)
 
     def loss(self, inputs: dict, data_samples: SampleList) -> dict:
         """Mask losses (``decode.*``) and, with a caption branch, caption
@@ -241,7 +259,8 @@ class SSUFormer(BaseSegmentor):
             data_samples (list[SSUDataSample]): ``B`` clips whose
                 ``gt_sem_seg`` is ``[T, H, W]``.
         """
-        fused, head_outs = self.decode(inputs, data_samples)
+        num_frames = self.frames_per_clip(inputs, data_samples)
+        fused, head_outs = self.decode(inputs, num_frames)
         losses = add_prefix(
             self.decode_head.loss(head_outs, data_samples), 'decode')
         if self.with_caption:
@@ -249,7 +268,8 @@ class SSUFormer(BaseSegmentor):
             losses.update(
                 self.caption_head.loss(
                     self.caption_inputs(inputs['frames'], fused, seg_scores,
-                                        data_samples), data_samples))
+                                        data_samples, num_frames),
+                    data_samples))
         return losses
 
     def parse_losses(self, losses: dict) -> Tuple[Tensor, dict]:
@@ -276,12 +296,13 @@ class SSUFormer(BaseSegmentor):
             ``[T, H0, W0]`` float, ``pred_sem_seg`` ``[T, H0, W0]`` long
             and, with a caption branch, ``pred_captions`` (``T`` strings).
         """
-        fused, head_outs = self.decode(inputs, data_samples)
+        num_frames = self.frames_per_clip(inputs, data_samples)
+        fused, head_outs = self.decode(inputs, num_frames)
         seg_scores = self.decode_head.predict(head_outs)
         if self.with_caption:
             captions = self.caption_head.predict(
                 self.caption_inputs(inputs['frames'], fused, seg_scores,
-                                    data_samples), data_samples)
+                                    data_samples, num_frames), data_samples)
             for sample, clip_captions in zip(data_samples, captions):
                 sample.pred_captions = clip_captions
         return self.postprocess_result(seg_scores, data_samples)
@@ -314,14 +335,16 @@ class SSUFormer(BaseSegmentor):
             memory ``[N, L, C]`` and, with ``caption_length > 0``, the
             caption logits ``[N, caption_length, V]``.
         """
-        fused, head_outs = self.decode(inputs, data_samples)
+        num_frames = self.frames_per_clip(inputs, data_samples)
+        fused, head_outs = self.decode(inputs, num_frames)
         seg_scores = self.decode_head.predict(head_outs)
         outs = (seg_scores, fused['memory'])
         if caption_length > 0:
             if not self.with_caption:
                 raise ValueError('caption_length > 0 needs a caption_head')
             caption_inputs = self.caption_inputs(inputs['frames'], fused,
-                                                 seg_scores, data_samples)
+                                                 seg_scores, data_samples,
+                                                 num_frames)
             outs += (self.caption_head.forward_teacher_forced(
                 caption_inputs, caption_length, data_samples), )
         return outs
@@ -348,9 +371,8 @@ class SSUFormer(BaseSegmentor):
             list[SSUDataSample]: with ``seg_logits`` and ``pred_sem_seg``
             ``[T, H0, W0]`` at each clip's ``ori_shape``.
         """
-        num_frames = seg_scores.shape[0] // len(data_samples)
-        for b, sample in enumerate(data_samples):
-            clip = seg_scores[b * num_frames:(b + 1) * num_frames]
+        for sample, clip in zip(data_samples,
+                                seg_scores.chunk(len(data_samples))):
             clip = torch.stack(
                 [self._to_original(frame, sample.metainfo) for frame in clip])
             sample.seg_logits = PixelData(

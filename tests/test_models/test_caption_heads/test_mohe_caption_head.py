@@ -33,7 +33,7 @@ def _head(tokenizer, **kwargs):
                num_layers=2, num_heads=4, feedforward_channels=48,
                num_experts=3, top_k=2, dropout=0., classes=CLASSES,
                super_categories=SUPER, dataset_names=DATASETS,
-               generation=dict(max_length=12))
+               generation=dict(max_length=12), ignore_index=255)
     cfg.update(kwargs)
     return MoHECaptionHead(**cfg)
 
@@ -54,7 +54,7 @@ def _samples(captions=None):
 def _neck_outs(requires_grad=False):
     torch.manual_seed(1)
     memory = torch.randn(B * T, L, C, requires_grad=requires_grad)
-    return dict(memory=memory, region_embeds=None)
+    return dict(memory=memory, region_embeds=None, num_frames=T)
 
 
 def test_loss_keys_and_backward(tokenizer):
@@ -82,7 +82,7 @@ def test_frames_without_caption_skip_the_caption_loss(tokenizer):
     assert (grad_norm[[1, 3, 4]] == 0).all()
     assert (grad_norm[[0, 2, 5]] > 0).all()
     # the same loss as a batch of only the captioned frames' memory
-    other = dict(memory=outs['memory'].detach().clone(), region_embeds=None)
+    other = dict(outs, memory=outs['memory'].detach().clone())
     other['memory'][[1, 3, 4]] = 5.
     torch.testing.assert_close(
         head.loss(other, _samples(captions))['loss_caption'],
@@ -148,7 +148,7 @@ def test_decode_step_compiles_without_graph_breaks(tokenizer):
     outs, samples = _neck_outs(), _samples()
     with torch.no_grad():
         memory, memory_pos = head._memory(outs)
-        prefix, context = head._predicted_prompts(memory, samples)
+        prefix, context = head._predicted_prompts(memory, samples, T)
         state = DecodeState(head.decoder, memory, prefix, context, True, 12,
                             memory_pos)
         bos = torch.full((B * T, 1), head.tokenizer.bos_id)
@@ -213,9 +213,8 @@ def test_predict_returns_clip_lists(tokenizer):
     specials = set(head.tokenizer.tokenizer.all_special_tokens)
     assert not any(w in specials for t in texts for w in t.split())
     # the clips in the other order: the lists swap with them
-    swapped = dict(memory=torch.cat([outs['memory'][T:],
-                                     outs['memory'][:T]]),
-                   region_embeds=None)
+    swapped = dict(outs, memory=torch.cat([outs['memory'][T:],
+                                           outs['memory'][:T]]))
     assert head.predict(swapped, samples[::-1]) == captions[::-1]
 
 
@@ -307,14 +306,14 @@ def test_classifier_and_prompts_are_per_frame(tokenizer):
     head = _head(tokenizer).eval()
     outs, samples = _neck_outs(), _samples()
     memory = head.input_proj(outs['memory'])
-    prefix, context = head._predicted_prompts(memory, samples)
+    prefix, context = head._predicted_prompts(memory, samples, T)
     assert prefix.shape == (B * T, 3, 32)
     assert context.shape == (B * T, 3 * 32)
     # a frame's prompts follow its own memory only
-    other = dict(memory=outs['memory'].clone(), region_embeds=None)
+    other = dict(outs, memory=outs['memory'].clone())
     other['memory'][1] += 3.
     prefix2, _ = head._predicted_prompts(head.input_proj(other['memory']),
-                                         samples)
+                                         samples, T)
     changed = (prefix2 - prefix).abs().flatten(1).amax(1) > 0
     assert changed.tolist() == [False, True, False, False, False, False]
     # soft prompts: probability-weighted label embeddings
@@ -383,7 +382,7 @@ def test_memory_positions_are_added_to_the_keys(tokenizer):
         plain)
     # the memory values are not shifted: with a single memory token the
     # softmax weight is 1 whatever the keys are
-    one = dict(memory=outs['memory'][:, :1], region_embeds=None)
+    one = dict(outs, memory=outs['memory'][:, :1])
     torch.testing.assert_close(
         head.forward_teacher_forced(dict(one, memory_pos=pos[:, :1]), ids,
                                     samples),
@@ -463,3 +462,15 @@ def test_overfits_captions_and_generates_them(tokenizer):
                 dict(strategy='greedy', use_cache=False)):
         head.generation.update(cfg)
         assert head.predict(outs, samples) == expected
+
+
+def test_semantic_targets_read_the_ignore_index(tokenizer):
+    """A frame all ``ignore_index`` has no mask (its clip's categories);
+    with another ignore label the same frame is a mask without classes."""
+    samples = _semantic_samples()  # clip 0, frame 2 is all 255
+    targets = _head(tokenizer).prompter.targets(samples, T)
+    assert targets['category'][2].tolist() == [0, 1, 1, 0]
+    other = _head(tokenizer, ignore_index=254).prompter.targets(samples, T)
+    assert other['category'][2].tolist() == [0, 0, 0, 0]
+    with pytest.raises(ValueError, match='ignore_index'):
+        _head(tokenizer, ignore_index=None).prompter.targets(samples, T)

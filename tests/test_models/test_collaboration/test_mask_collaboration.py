@@ -104,9 +104,10 @@ def _paper_mcm():
     model = Config.fromfile(
         osp.join(REPO_ROOT,
                  'configs/_base_/models/ssuformer_pvtv2_b5_caption.py')).model
+    # what SSUFormer fills in (the mask head's ignore_index: its default)
     cfg = dict(model.mask_collaboration, clip=TINY_CLIP, pretrained=None,
                embed_dims=C, mean=model.data_preprocessor.mean,
-               std=model.data_preprocessor.std)
+               std=model.data_preprocessor.std, ignore_index=255)
     torch.manual_seed(0)
     return MODELS.build(cfg)
 
@@ -200,7 +201,7 @@ def test_gt_mask_schedule(inputs):
     gt[0, 0, 0] = 255  # ignore counts as not sounding
     samples = _samples(gt)
     gt_logits = (F.pad((gt == 1).float(), (0, 8, 0, 8)) * 2 - 1) * 30
-    mcm = _mcm(gt_mask_schedule=dict(end_iter=100)).train()
+    mcm = _mcm(gt_mask_schedule=dict(end_iter=100), ignore_index=255).train()
     hub = MessageHub.get_current_instance()
     expected_gt = mcm(frames, gt_logits, memory)
     expected_pred = mcm(frames, logits, memory)
@@ -264,3 +265,19 @@ def test_memory_path_detaches_the_mask(inputs, mode):
     assert logits.grad is None or logits.grad.abs().sum() == 0
     out['region_embeds'].sum().backward()
     assert logits.grad is not None and logits.grad.abs().sum() > 0
+
+
+def test_gt_masks_ignore_the_mask_heads_label(inputs):
+    """Ground-truth pixels of ``ignore_index`` count as not sounding; the
+    schedule needs the label."""
+    frames, logits, memory = inputs
+    gt = torch.full((B * T, H, W), 7, dtype=torch.long)  # all ignored
+    hub = MessageHub.get_current_instance()
+    hub.update_info('iter', 0)
+    silent = (torch.zeros(B * T, H, W) - 1) * 30
+    mcm = _mcm(gt_mask_schedule=dict(end_iter=100), ignore_index=7).train()
+    torch.testing.assert_close(
+        mcm(frames, logits, memory, _samples(gt))['memory'],
+        mcm(frames, silent, memory)['memory'])
+    with pytest.raises(ValueError, match='ignore_index'):
+        _mcm(gt_mask_schedule=dict(end_iter=100))

@@ -69,7 +69,8 @@ def test_region_losses_in_the_head(clip_folder):
     sample = SSUDataSample(metainfo=dict(num_frames=3))
     sample.gt_captions = [CAPTIONS[0], None, CAPTIONS[2]]
     region = torch.randn(3, 16, requires_grad=True)
-    inputs = dict(memory=torch.randn(3, 4, 8), region_embeds=region)
+    inputs = dict(memory=torch.randn(3, 4, 8), region_embeds=region,
+                  num_frames=3)
     losses = head.train().loss(inputs, [sample])
     assert not head.loss_rcc.text_model.training
     captioned = [CAPTIONS[0], CAPTIONS[2]]
@@ -80,5 +81,5 @@ def test_region_losses_in_the_head(clip_folder):
     (losses['loss_clip'] + losses['loss_rcc']).backward()
     assert (region.grad[1] == 0).all() and region.grad[0].abs().sum() > 0
     # without region embeddings (no MCM) there are no region losses
-    losses = head.loss(dict(memory=inputs['memory']), [sample])
+    losses = head.loss(dict(inputs, region_embeds=None), [sample])
     assert 'loss_clip' not in losses and 'loss_rcc' not in losses

@@ -179,10 +179,11 @@ class RecordingMCM(BaseModule):
     """A stand-in mask collaboration module that records its inputs (and
     the sizes the segmentor fills in)."""
 
-    def __init__(self, embed_dims, mean, std):
+    def __init__(self, embed_dims, mean, std, ignore_index):
         super().__init__()
         self.proj = nn.Linear(embed_dims, embed_dims)
         self.mean, self.std = mean, std
+        self.ignore_index = ignore_index
         self.calls = []
 
     def forward(self, frames, mask_logits, memory, data_samples):
@@ -196,9 +197,10 @@ class RecordingMCM(BaseModule):
 class RecordingCaptionHead(BaseModule):
     """A stand-in caption head following the contract."""
 
-    def __init__(self, in_channels, **hierarchy):
+    def __init__(self, in_channels, ignore_index, **hierarchy):
         super().__init__()
         self.in_channels, self.hierarchy = in_channels, hierarchy
+        self.ignore_index = ignore_index
         self.scale = nn.Parameter(torch.ones(1))
         self.inputs = []
 
@@ -225,6 +227,7 @@ def test_caption_branch_contract(with_mcm):
     assert caption_inputs['memory'].shape == (4, 8, 32)
     # positions of the memory tokens for the caption decoder's keys
     assert caption_inputs['memory_pos'].shape == (4, 8, 32)
+    assert caption_inputs['num_frames'] == 2  # 2 clips of 2 frames
     if with_mcm:
         frames, mask_logits, memory, samples = \
             model.mask_collaboration.calls[-1]

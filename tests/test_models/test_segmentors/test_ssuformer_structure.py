@@ -55,6 +55,10 @@ def test_sizes_and_hierarchy_are_filled_in():
     torch.testing.assert_close(torch.tensor(mcm.std), prep.std.flatten())
     head = model.caption_head
     assert head.in_channels == embed_dims
+    # one ignore label: the mask head's
+    model = captioning_model(decode_head=dict(ignore_index=7))
+    assert model.mask_collaboration.ignore_index == 7
+    assert model.caption_head.ignore_index == 7
     meta = get_metainfo('SSU-Demo')
     assert head.hierarchy == dict(
         classes=list(meta['classes']),
