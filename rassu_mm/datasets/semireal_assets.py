@@ -12,7 +12,8 @@ folder of extracted Debian packages into an asset tree::
 ``dpkg-deb -x`` lays it out) with the package version in ``<pkg>/.version``;
 ``tools/dataset_converters/semireal_assets.py`` fills it. A source is named
 by a path inside its package, ``<file.rcc>:<entry>`` for a file inside a Qt
-resource bundle, or ``<font>#U+XXXX`` for an emoji glyph.
+resource bundle, ``<file.sh3f>:<entry>`` (or any other zip archive) for a
+file inside a zip, or ``<font>#U+XXXX`` for an emoji glyph.
 
 Everything here is deterministic: the same packages give byte-identical
 files.
@@ -27,6 +28,7 @@ import re
 import shutil
 import subprocess
 import wave
+import zipfile
 import zlib
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -69,11 +71,19 @@ OPENCLIPART = 'usr/share/openclipart/png'
 EMOJI_FONT = 'usr/share/fonts/truetype/noto/NotoColorEmoji.ttf'
 SYMBOLA_FONT = 'usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf'
 SCRATCH_MEDIA = 'usr/share/scratch/Media'
+GEMOJIONE = ('usr/share/rubygems-integration/all/gems/gemojione-3.3.0/'
+             'assets/svg')
+EMOJIFY = 'usr/share/javascript/emojify.js/images/emoji'
+SH3D = 'usr/share/sweethome3d/furniture'
+HYDROGEN_ICONS = 'usr/share/hydrogen/data/img/scalable/icons/black'
 OC_MUSIC = f'{OPENCLIPART}/recreation/music'
 SCRATCH_SOUNDS = f'{SCRATCH_MEDIA}/Sounds'
 
-# (class, style, package, source); the output name is derived from the
-# source's file name (or code point)
+# (class, style, package, source[, name]); the output name is derived from
+# the source's file name (or code point) unless given. Sweet Home 3D's
+# furniture icons are renders of 3D models, listed as 'photo' (shaded,
+# photo-like); every picture was looked at: one instrument, alpha or a
+# plain background.
 PICTURES = [
     ('violin', 'photo', 'tuxpaint-stamps-default',
      f'{TUX_MUSIC}/string/violin.png'),
@@ -190,7 +200,31 @@ PICTURES = [
     ('saxophone', 'clipart', 'openclipart-png',
      f'{OC_MUSIC}/saxophone_jarno_vasamaa_.png'),
     ('saxophone', 'emoji', 'fonts-symbola', f'{SYMBOLA_FONT}#U+1F3B7'),
-]
+    ('cello', 'clipart', 'openclipart-png', f'{OC_MUSIC}/cello_mo_02.png'),
+    ('piano', 'drawing', 'gcompris-qt-data',
+     f'{GCOMPRIS_RCC}/louis-braille.rcc:'
+     'gcompris/src/activities/louis-braille/resource/piano.svg',
+     'grand_piano'),
+    ('drum', 'drawing', 'hydrogen-data', f'{HYDROGEN_ICONS}/drum.svg'),
+    ('piano', 'drawing', 'hydrogen-data', f'{HYDROGEN_ICONS}/piano.svg'),
+    ('guitar', 'photo', 'sweethome3d-furniture',
+     f'{SH3D}/BlendSwap-CC-0.sh3f:blendswap-cc-0/electricGuitar.png'),
+    ('piano', 'photo', 'sweethome3d-furniture',
+     f'{SH3D}/BlendSwap-CC-0.sh3f:blendswap-cc-0/pianoAQueue.png'),
+    ('piano', 'photo', 'sweethome3d-furniture',
+     f'{SH3D}/BlendSwap-CC-BY.sh3f:blendswap-cc-by/piano.png'),
+    ('xylophone', 'photo', 'sweethome3d-furniture',
+     f'{SH3D}/BlendSwap-CC-BY.sh3f:blendswap-cc-by/xylophone.png'),
+] + [
+    # EmojiOne artwork (the SVGs; the PNGs are the same drawings)
+    (cls, 'emoji', 'ruby-gemojione', f'{GEMOJIONE}/{code}.svg')
+    for cls, code in (('guitar', '1F3B8'), ('piano', '1F3B9'),
+                      ('trumpet', '1F3BA'), ('violin', '1F3BB'),
+                      ('saxophone', '1F3B7'), ('drum', '1F941'))
+] + [(cls, 'emoji', 'libjs-emojify', f'{EMOJIFY}/{name}.png')
+     for cls, name in (('guitar', 'guitar'), ('piano', 'musical_keyboard'),
+                       ('saxophone', 'saxophone'), ('trumpet', 'trumpet'),
+                       ('violin', 'violin'))]
 
 # (class, package, source)
 RECORDINGS = [
@@ -303,6 +337,7 @@ class PackageTree:
     def __init__(self, packages_dir: str):
         self.root = packages_dir
         self._rcc = {}
+        self._zip = {}
 
     def path(self, package: str, rel: str = '') -> str:
         return osp.join(self.root, package, rel)
@@ -323,16 +358,24 @@ class PackageTree:
             self._rcc[key] = RccArchive(self.path(package, rel))
         return self._rcc[key]
 
+    def zip(self, package: str, rel: str) -> zipfile.ZipFile:
+        key = (package, rel)
+        if key not in self._zip:
+            self._zip[key] = zipfile.ZipFile(self.path(package, rel))
+        return self._zip[key]
+
     def read(self, package: str, source: str) -> bytes:
         """The bytes of ``source`` (see the module docstring); raises
         :class:`AssetError` naming the package and the file."""
         rel, _, entry = source.partition(':')
         try:
-            if entry:
+            if entry and rel.endswith('.rcc'):
                 return self.rcc(package, rel).read(entry)
+            if entry:
+                return self.zip(package, rel).read(entry)
             with open(self.path(package, rel), 'rb') as f:
                 return f.read()
-        except (OSError, KeyError, ValueError) as e:
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
             raise AssetError(f'{package}: cannot read {source}: {e}') from e
 
     def glob(self, package: str, pattern: str) -> List[str]:
@@ -492,9 +535,31 @@ class Licences:
                 return found
             if source.endswith('instruments/resource/drum_kit.ogg'):
                 return 'Creative Commons Sampling Plus 1.0'
-        rel = source.split(':')[0].split('#')[0]
-        return (copyright_licence(self.copyright_text(package), rel)
-                or self.package(package))
+        rel, _, entry = source.split('#')[0].partition(':')
+        if entry and not rel.endswith('.rcc'):
+            # a zip's entries count as files of a folder named after it
+            rel = f'{osp.splitext(rel)[0]}/{osp.basename(entry)}'
+        licence = (copyright_licence(self.copyright_text(package), rel)
+                   or self.package(package))
+        creator = sh3d_creator(self.tree, package, source)
+        return f'{licence}; creator: {creator}' if creator else licence
+
+
+def sh3d_creator(tree: PackageTree, package: str,
+                 source: str) -> Optional[str]:
+    """The ``creator#N`` of the Sweet Home 3D catalogue entry whose
+    ``icon#N`` is ``source`` (``<file.sh3f>:<icon entry>``), else None."""
+    rel, _, entry = source.partition(':')
+    if not rel.endswith('.sh3f'):
+        return None
+    catalogue = tree.read(package, f'{rel}:PluginFurnitureCatalog.properties')
+    lines = catalogue.decode('latin-1').splitlines()
+    ids = [ln.split('=')[0][len('icon#'):] for ln in lines
+           if ln.startswith('icon#') and ln.split('=', 1)[1] == f'/{entry}']
+    for ln in lines:
+        if ids and ln.startswith(f'creator#{ids[0]}='):
+            return ln.split('=', 1)[1].strip()
+    return None
 
 
 # --------------------------------------------------------------------------
@@ -884,6 +949,10 @@ SOURCE_TAGS = {
     'scratch': 'scratch',
     'fonts-symbola': 'symbola',
     'scikit-image': 'skimage',
+    'ruby-gemojione': 'emojione',
+    'libjs-emojify': 'emojify',
+    'sweethome3d-furniture': 'sh3d',
+    'hydrogen-data': 'hydrogen',
 }
 
 
@@ -942,13 +1011,16 @@ def build_pictures(writer: AssetWriter, specs=PICTURES, log=print):
     """Normalise the pictures of ``specs``; returns class -> entries and
     the list of skipped sources with the reason."""
     out, skipped = {}, []
-    for i, (cls, style, package, source) in enumerate(specs):
+    for i, (cls, style, package, source, *name) in enumerate(specs):
         _progress(log, i, len(specs), 'pictures')
         if not writer.tree.has(package):
             skipped.append((source, f'package {package} not installed'))
             continue
         rel = (f'pictures/{cls}/{SOURCE_TAGS.get(package, package)}_'
-               f'{_name(source)}.png')
+               f'{name[0] if name else _name(source)}.png')
+        if rel in writer.files:
+            raise AssetError(f'{source} and {writer.files[rel]["source_file"]}'
+                             f' both normalise to {rel}: give one a name')
         try:
             data, png = normalise_picture(writer.tree, package, source)
         except AssetError as e:

@@ -9,6 +9,7 @@ import json
 import os.path as osp
 import struct
 import wave
+import zipfile
 import zlib
 
 import numpy as np
@@ -405,6 +406,74 @@ def test_phrases_are_deterministic_and_in_range():
                        for e in events)
         # the phrases differ from one another
         assert len({json.dumps(p[0]) for p in phrases}) == 8
+
+
+def build_fake_sh3d(root):
+    """A Sweet Home 3D catalogue (a zip) whose icon has alpha, and a
+    DEP-5 copyright file licensing it by the catalogue's folder name."""
+    pkg = root / 'sweethome3d-furniture'
+    (pkg / 'furniture').mkdir(parents=True)
+    icon = np.zeros((20, 30, 4), np.uint8)
+    icon[5:15, 10:20] = (0, 0, 0, 255)
+    with zipfile.ZipFile(pkg / 'furniture/Swap-CC-BY.sh3f', 'w') as z:
+        z.writestr('swap/piano.png', _png(icon))
+        z.writestr(
+            'PluginFurnitureCatalog.properties',
+            'name#1=Piano\nicon#1=/swap/piano.png\ncreator#1=Dante\n'
+            'name#2=Bench\nicon#2=/swap/bench.png\ncreator#2=Other\n')
+    doc = pkg / 'usr/share/doc/sweethome3d-furniture'
+    doc.mkdir(parents=True)
+    (doc / 'copyright').write_text(
+        'Files: Swap-CC-0/*\nLicense: CC0\n\n'
+        'Files: Swap-CC-BY/*\nLicense: CC-BY-3.0\n')
+    (pkg / '.version').write_text('1.8-1\n')
+
+
+def test_zip_entries_named_pictures_and_name_clashes(tmp_path):
+    """A picture inside a zip archive (``<file.sh3f>:<entry>``) is read,
+    licensed by the stanza of the folder named after the archive, with its
+    catalogue creator; a spec's fifth element names the output file; two
+    specs that would write the same file are refused."""
+    build_fake_packages(tmp_path / 'packages')
+    build_fake_sh3d(tmp_path / 'packages')
+    pictures = FAKE_PICTURES[:2] + [
+        ('piano', 'photo', 'sweethome3d-furniture',
+         'furniture/Swap-CC-BY.sh3f:swap/piano.png'),
+        ('piano', 'drawing', 'gcompris-qt-data',
+         'rcc/instruments.rcc:res/violin.png', 'grand_piano'),
+        ('piano', 'photo', 'sweethome3d-furniture',
+         'furniture/Swap-CC-BY.sh3f:swap/missing.png'),
+    ]
+    out = tmp_path / 'semireal'
+    sa.build_asset_tree(
+        str(tmp_path / 'packages'), str(out), pictures=pictures,
+        recordings=[], soundfonts={}, backgrounds=[], log=lambda m: None)
+    assert sorted(osp.relpath(p, out) for p in map(str, out.rglob('*.png'))
+                  if 'piano' in p) == [
+        'pictures/piano/gcompris_grand_piano.png',
+        'pictures/piano/sh3d_piano.png'
+    ]
+    icon = np.asarray(Image.open(out / 'pictures/piano/sh3d_piano.png'))
+    assert icon.shape == (256, 256, 4) and (icon[..., 3] == 255).all()
+    manifest = json.loads((out / 'manifest.json').read_text())
+    files = {e['path']: e for e in manifest['files']}
+    assert files['pictures/piano/sh3d_piano.png']['licence'] == (
+        'CC-BY-3.0; creator: Dante')
+    assert files['pictures/piano/gcompris_grand_piano.png'][
+        'source_file'] == 'rcc/instruments.rcc:res/violin.png'
+    skipped = {s['source']: s['reason'] for s in manifest['skipped']}
+    assert 'cannot read' in skipped[
+        'furniture/Swap-CC-BY.sh3f:swap/missing.png']
+    clash = FAKE_PICTURES[:1] + [
+        ('violin', 'drawing', 'tuxpaint-stamps-default',
+         'stamps/violin.png')
+    ]
+    with pytest.raises(sa.AssetError, match='both normalise to pictures/'
+                       'violin/tuxpaint_violin.png'):
+        sa.build_asset_tree(
+            str(tmp_path / 'packages'), str(tmp_path / 'b'),
+            pictures=clash, recordings=[], soundfonts={}, backgrounds=[],
+            log=lambda m: None)
 
 
 def test_wav_of_silence_is_refused():

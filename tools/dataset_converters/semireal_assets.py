@@ -44,6 +44,10 @@ DATA_PACKAGES = (
     'mate-backgrounds',
     'scratch',
     'fonts-symbola',
+    'ruby-gemojione',
+    'libjs-emojify',
+    'sweethome3d-furniture',
+    'hydrogen-data',
 )
 # Debian packages providing a tool: (package, check)
 TOOL_PACKAGES = (
