@@ -28,15 +28,17 @@ def _python(code, cwd):
 
 
 BUILD = """
-import json, sys
+import json
 import torch
 from mmengine.config import Config
 import rassu_mm  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 register_all_modules()
-cfg = Config.fromfile(sys.argv[1] if len(sys.argv) > 1 else {config!r})
+cfg = Config.fromfile({config!r})
 cfg.model.caption_head.tokenizer = {tokenizer!r}
+cfg.model.caption_head.generation = dict(strategy='greedy', max_length=3)
+torch.manual_seed(0)
 model = MODELS.build(cfg.model)
 clip = model.mask_collaboration.clip.config
 rcc = model.caption_head.loss_rcc
@@ -48,16 +50,50 @@ print(json.dumps(dict(
     rcc_keys=[k for k in model.state_dict() if 'loss_rcc' in k])))
 """
 
+# then, with the built model as the trained one
+PREDICT = """
+from mmengine.runner import load_checkpoint
+from rassu_mm.testing import demo_mm_inputs
+trained = model
+torch.save(dict(state_dict=trained.state_dict()), 'full.pth')
+model = MODELS.build(cfg.model).eval()  # as tools/test.py: no init_weights
+load_checkpoint(model, 'full.pth', map_location='cpu', strict=True)
+for key, value in trained.state_dict().items():
+    assert torch.equal(model.state_dict()[key], value), key
+with torch.no_grad():
+    out = model.test_step(demo_mm_inputs([(64, 64)], 1))[0]
+print(tuple(out.pred_sem_seg.data.shape), len(out.pred_captions))
+"""
+
+
+@pytest.fixture(scope='module')
+def offline_run(tmp_path_factory):
+    """``offline_run(config)``: the output of :data:`BUILD` on ``config``
+    in a fresh offline interpreter, followed for the first of
+    :data:`CONFIGS` by :data:`PREDICT` (one interpreter and one build of
+    the 300 M-weight model serve both tests); run once per module."""
+    outputs = {}
+
+    def run(config):
+        if config not in outputs:
+            cwd = tmp_path_factory.mktemp('paper_config')
+            tokenizer = write_caption_tokenizer(cwd / 'tok', CAPTIONS)
+            code = BUILD.format(config=osp.join(REPO_ROOT, config),
+                                tokenizer=tokenizer)
+            if config == CONFIGS[0]:
+                code += PREDICT
+            outputs[config] = _python(code, cwd).strip().splitlines()
+        return outputs[config]
+
+    return run
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize('config', CONFIGS)
-def test_paper_config_builds_offline(config, tmp_path):
+def test_paper_config_builds_offline(config, offline_run):
     import json
-    tokenizer = write_caption_tokenizer(tmp_path / 'tok', CAPTIONS)
-    out = _python(BUILD.format(config=osp.join(REPO_ROOT, config),
-                               tokenizer=tokenizer),
-                  cwd=tmp_path)
-    res = json.loads(out.strip().splitlines()[-1])
+    (line, ) = [line for line in offline_run(config) if line[:1] == '{']
+    res = json.loads(line)
     # CLIP ViT-B/16 vision tower: 768 wide, 12 layers, 16 px patches
     assert res['clip'] == [768, 12, 16, 224, 512]
     # the RCC text tower is not built (nor in the state dict) for testing
@@ -82,37 +118,8 @@ def test_get_flops_runs_offline_on_the_paper_config(tmp_path):
     assert 'mask_collaboration' in proc.stdout  # CLIP ViT-B/16 counted
 
 
-PREDICT = """
-import torch
-from mmengine.config import Config
-from mmengine.runner import load_checkpoint
-import rassu_mm  # noqa: F401
-from mmseg.registry import MODELS
-from mmseg.utils import register_all_modules
-from rassu_mm.testing import demo_mm_inputs
-register_all_modules()
-cfg = Config.fromfile({config!r})
-cfg.model.caption_head.tokenizer = {tokenizer!r}
-cfg.model.caption_head.generation = dict(strategy='greedy', max_length=3)
-torch.manual_seed(0)
-trained = MODELS.build(cfg.model)
-torch.save(dict(state_dict=trained.state_dict()), 'full.pth')
-model = MODELS.build(cfg.model).eval()  # as tools/test.py: no init_weights
-load_checkpoint(model, 'full.pth', map_location='cpu', strict=True)
-for key, value in trained.state_dict().items():
-    assert torch.equal(model.state_dict()[key], value), key
-with torch.no_grad():
-    out = model.test_step(demo_mm_inputs([(64, 64)], 1))[0]
-print(tuple(out.pred_sem_seg.data.shape), len(out.pred_captions))
-"""
-
-
 @pytest.mark.slow
-def test_predict_from_a_full_checkpoint_needs_no_hub(tmp_path):
+def test_predict_from_a_full_checkpoint_needs_no_hub(offline_run):
     """What tools/test.py does: build, load a checkpoint of every weight
     (strictly), predict; offline, with no pretrained files."""
-    tokenizer = write_caption_tokenizer(tmp_path / 'tok', CAPTIONS)
-    out = _python(PREDICT.format(config=osp.join(REPO_ROOT, CONFIGS[0]),
-                                 tokenizer=tokenizer),
-                  cwd=tmp_path)
-    assert out.strip().splitlines()[-1] == '(1, 64, 64) 1'
+    assert offline_run(CONFIGS[0])[-1] == '(1, 64, 64) 1'
