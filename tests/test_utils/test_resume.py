@@ -2,9 +2,11 @@
 checkpoint truncated by the crash is skipped for the newest intact one.
 
 The runs train the toy regressor of ``tests/fixtures/toy_config.py``
-(``rassu_mm.testing.toy_components``) through ``tools/train.py``.
+(``rassu_mm.testing.toy_components``) through ``tools/train.py``; both
+resume tests start from copies of one run killed after iteration 5.
 """
 import os
+import shutil
 import subprocess
 import sys
 
@@ -59,11 +61,28 @@ def _train_and_kill_at_iter_5(work_dir):
     assert not (work_dir / 'iter_6.pth').exists()
 
 
+@pytest.fixture(scope='module')
+def killed_run(tmp_path_factory):
+    """The work dir of one run killed after iteration 5 (read only: each
+    test resumes a copy, see :func:`copy_run`)."""
+    work_dir = tmp_path_factory.mktemp('killed') / 'work'
+    _train_and_kill_at_iter_5(work_dir)
+    return work_dir
+
+
+def copy_run(src, dst):
+    """Copy the work dir ``src`` to ``dst`` as if the run had written it
+    there: ``last_checkpoint`` (an absolute path) names the copy's file."""
+    shutil.copytree(src, dst)
+    last = (src / 'last_checkpoint').read_text()
+    (dst / 'last_checkpoint').write_text(str(dst / os.path.basename(last)))
+
+
 @pytest.mark.slow
-def test_train_kill_and_resume(tmp_path):
+def test_train_kill_and_resume(tmp_path, killed_run):
     work_dir = tmp_path / 'work'
     dump = str(tmp_path / 'start.pth')
-    _train_and_kill_at_iter_5(work_dir)
+    copy_run(killed_run, work_dir)
 
     _train(work_dir, dict(type='DumpTrainStartHook', out_file=dump),
            '--resume')
@@ -84,10 +103,12 @@ def test_train_kill_and_resume(tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_skips_truncated_last_checkpoint(tmp_path):
+def test_resume_skips_truncated_last_checkpoint(tmp_path, killed_run):
     work_dir = tmp_path / 'work'
     dump = str(tmp_path / 'start.pth')
-    _train_and_kill_at_iter_5(work_dir)
+    copy_run(killed_run, work_dir)
+    assert (work_dir / 'last_checkpoint').read_text() == str(
+        work_dir / 'iter_4.pth')
     last = work_dir / 'iter_4.pth'
     last.write_bytes(last.read_bytes()[:1000])  # crash while saving
     proc = _train(work_dir, dict(type='DumpTrainStartHook', out_file=dump),
