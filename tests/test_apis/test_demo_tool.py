@@ -65,16 +65,19 @@ def test_one_line_per_problem(tmp_path, tiny_ssu, demo, capsys, case,
 
 
 @pytest.mark.slow
-def test_debug_shows_the_traceback(tmp_path, tiny_ssu):
+def test_debug_shows_the_traceback(tmp_path, tiny_ssu, demo, capsys):
+    """The same error: one line, then with ``--debug`` the traceback of
+    the process (``python tools/demo.py``, exit status 1)."""
     path = make_video(tmp_path / 'mute.mp4', 2, channels=0)
-    cmd = [sys.executable, repo_path('tools/demo.py'), path, *tiny_ssu,
-           '--out-dir', str(tmp_path / 'out')]
-    plain = subprocess.run(cmd, capture_output=True, text=True)
-    assert plain.returncode == 1
-    assert _error_lines(plain.stderr) == [
+    args = [path, *tiny_ssu, '--out-dir', str(tmp_path / 'out')]
+    assert demo.main(args) == 1
+    assert _error_lines(capsys.readouterr().err) == [
         f'error: {path}: no audio track (pass --silent-if-no-audio to '
         'treat the video as silent)'
     ]
-    debug = subprocess.run(cmd + ['--debug'], capture_output=True, text=True)
+    debug = subprocess.run(
+        [sys.executable, repo_path('tools/demo.py'), *args, '--debug'],
+        capture_output=True,
+        text=True)
     assert debug.returncode == 1
     assert 'Traceback' in debug.stderr and 'ClipDataError' in debug.stderr
