@@ -78,8 +78,10 @@ class SSUInferencer(BaseInferencer):
         cfg = self.cfg
         self.num_frames = int(num_frames or cfg.get('num_frames', 10))
         self.sample_fps = float(sample_fps or cfg.get('fps', 1))
-        self.seg_mode = cfg.test_dataloader.dataset.get(
-            'seg_mode', cfg.get('seg_mode', 'binary'))
+        # SSUDataset writes seg_mode into the checkpoint's dataset_meta;
+        # older checkpoints and random weights take the config's test set's
+        self.seg_mode = self.dataset_meta.setdefault(
+            'seg_mode', cfg.test_dataloader.dataset.get('seg_mode', 'binary'))
         self.with_captions = cfg.model.get('caption_head') is not None
         self.visualizer.set_dataset_meta(
             self.dataset_meta.get('classes'),

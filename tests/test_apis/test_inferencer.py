@@ -7,6 +7,8 @@ import threading
 import cv2
 import numpy as np
 import pytest
+import torch
+from mmengine.config import Config
 
 import rassu_mm.apis.windows as windows_module
 from rassu_mm.apis import (SSUInferencer, StageTimer, iter_frames,
@@ -263,6 +265,24 @@ def test_sample_fps_gives_denser_predictions(tmp_path, tiny_ssu):
     frames = inferencer(video)['predictions'][0]['frames']
     np.testing.assert_allclose([r['time'] for r in frames],
                                np.arange(12) / 4)
+
+
+@pytest.mark.parametrize('meta_mode', [None, 'semantic'])
+def test_seg_mode_from_the_checkpoint_else_the_config(tmp_path, tiny_ssu,
+                                                      meta_mode):
+    """The checkpoint's ``dataset_meta`` (written by SSUDataset) names the
+    mask mode; a checkpoint without it takes the config's test set's."""
+    config, weights = tiny_ssu
+    ckpt = torch.load(weights, weights_only=True)
+    if meta_mode is not None:
+        ckpt['meta']['dataset_meta']['seg_mode'] = meta_mode
+    torch.save(ckpt, str(tmp_path / 'model.pth'))
+    inferencer = SSUInferencer(config, str(tmp_path / 'model.pth'),
+                               device='cpu')
+    expected = meta_mode or Config.fromfile(
+        config).test_dataloader.dataset.seg_mode
+    assert inferencer.seg_mode == expected == \
+        inferencer.visualizer.dataset_meta['seg_mode']
 
 
 def test_streamed_window_equals_the_whole_video_decoded(tmp_path,
