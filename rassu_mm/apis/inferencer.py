@@ -90,11 +90,6 @@ class SSUInferencer(BaseInferencer):
         self.painter = FramePainter(self.visualizer)
         self.timer = StageTimer()
 
-    @property
-    def timings(self) -> Dict[str, float]:
-        """Seconds per stage (see :attr:`timer`)."""
-        return self.timer.timings
-
     def _load_weights_to_model(self, model: nn.Module,
                                checkpoint: Optional[dict],
                                cfg: Optional[ConfigType]) -> None:

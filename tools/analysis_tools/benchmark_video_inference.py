@@ -144,10 +144,10 @@ def run_one(args: argparse.Namespace) -> dict:
             args.worker,
             batch_size=args.batch_size,
             out_dir=osp.join(args.work_dir, 'outputs'))['predictions'][0])
-    timings = dict(inferencer.timings)
-    inferencer.timings.clear()
+    timings = dict(inferencer.timer.timings)
+    inferencer.timer.timings.clear()
     inferencer(args.worker, batch_size=args.batch_size)  # no outputs
-    model_only = inferencer.timings['model']
+    model_only = inferencer.timer.timings['model']
     duration = probe_video(args.worker, name).duration
     return dict(
         video=args.worker,
