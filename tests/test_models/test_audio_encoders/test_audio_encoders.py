@@ -1,6 +1,5 @@
 """Audio encoders: VGGish (and the torchvggish converter), AudioCNN."""
 import math
-import subprocess
 import sys
 
 import pytest
@@ -8,7 +7,7 @@ import torch
 import torch.nn as nn
 
 from rassu_mm.models import AudioCNN, VGGish
-from rassu_mm.testing import REPO_ROOT, load_tool, repo_path
+from rassu_mm.testing import load_tool
 
 
 def torchvggish_reference():
@@ -56,7 +55,7 @@ class TestAudioEncoders:
         assert out.shape == (3, 128)
         assert all(p.requires_grad for p in VGGish(frozen=False).parameters())
 
-    def test_converter_matches_torchvggish(self, tmp_path):
+    def test_converter_matches_torchvggish(self, tmp_path, monkeypatch):
         torch.manual_seed(0)
         reference = torchvggish_reference().eval()
         state = reference.state_dict()
@@ -65,14 +64,9 @@ class TestAudioEncoders:
         state['pproc._pca_means'] = torch.randn(128, 1)
         src, dst = tmp_path / 'vggish-10086976.pth', tmp_path / 'conv.pth'
         torch.save(state, src)
-        subprocess.run([
-            sys.executable,
-            repo_path('tools/model_converters/vggish2mmseg.py'),
-            str(src),
-            str(dst)
-        ],
-                       check=True,
-                       cwd=REPO_ROOT)
+        monkeypatch.setattr(sys, 'argv', ['vggish2mmseg.py', str(src),
+                                          str(dst)])
+        load_tool('tools/model_converters/vggish2mmseg.py').main()
         model = VGGish(init_cfg=dict(type='Pretrained', checkpoint=str(dst)))
         model.init_weights()
         audio = torch.randn(2, 1, 96, 64)
