@@ -17,6 +17,11 @@ Inputs come from the config's ``train_dataloader`` (training) and
 the config's ``num_frames`` and ``img_scale`` (or ``--num-frames`` /
 ``--shape``): for configs whose data is absent (the paper configs).
 
+``--phases activations`` gives the memory one training forward pass
+leaves allocated for the backward pass (the activations), per frame, in
+all and per part of the model (``benchmarking.retained_memory``), e.g.
+with and without the ``with_cp`` switches.
+
 Weights are random (``--checkpoint`` loads trained ones). Caption
 generation is forced to its full ``max_length`` (EOS disabled) unless
 ``--keep-eos`` is given, so that the timing does not depend on when random
