@@ -19,7 +19,8 @@ import pytest
 from mmengine.config import Config
 
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
-from rassu_mm.testing import REPO_ROOT, demo_runner_cfg, free_port, repo_path
+from rassu_mm.testing import (REPO_ROOT, demo_runner_cfg, free_port,
+                              load_tool, repo_path)
 from rassu_mm.utils import safe_torch_load
 
 NUM_VAL = 5  # val and test clips: odd, so 2 processes need a padded sampler
@@ -34,8 +35,9 @@ def write_config(path, base, data_root, tokenizer=None):
     return str(path)
 
 
-def run(cmd, **env):
-    proc = subprocess.run(
+def start(cmd, **env):
+    """Start ``cmd`` in the background (see :func:`finish`)."""
+    return subprocess.Popen(
         cmd,
         cwd=REPO_ROOT,
         env=dict(
@@ -43,8 +45,17 @@ def run(cmd, **env):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True)
-    assert proc.returncode == 0, ' '.join(cmd) + '\n' + proc.stdout[-6000:]
-    return proc.stdout
+
+
+def finish(proc):
+    """Wait for ``proc``, check that it succeeded; its output."""
+    out, _ = proc.communicate()
+    assert proc.returncode == 0, ' '.join(proc.args) + '\n' + out[-6000:]
+    return out
+
+
+def run(cmd, **env):
+    return finish(start(cmd, **env))
 
 
 def dist_train(config, work_dir, *cfg_options):
@@ -105,18 +116,19 @@ def test_dist_train_then_dist_test_matches_single(tmp_path, demo_root):
 
     dist_dir, single_dir = str(tmp_path / 'dist_test'), str(
         tmp_path / 'single_test')
-    out = run([
+    # the two tests side by side
+    dist_test = start([
         'bash',
         repo_path('tools/dist_test.sh'), config, ckpt_path, '2',
         '--work-dir', dist_dir
     ],
-              PORT=free_port())
-    assert 'rank 0 of 2 uses the gloo backend' in out
+                      PORT=free_port())
     run([
         sys.executable,
         repo_path('tools/test.py'), config, ckpt_path, '--work-dir',
         single_dir
     ])
+    assert 'rank 0 of 2 uses the gloo backend' in finish(dist_test)
     single = read_test_results(single_dir)
     assert {'mIoU', 'F-score'} <= single[0].keys()
     with open(osp.join(demo_root, 'annotations/test.json')) as f:
@@ -131,11 +143,8 @@ def test_dist_train_then_dist_test_matches_single(tmp_path, demo_root):
 @pytest.mark.slow
 def test_dist_train_full_model_with_captions(tmp_path, demo_root):
     tokenizer = str(tmp_path / 'tokenizer')
-    run([
-        sys.executable,
-        repo_path('tools/build_tokenizer.py'),
-        osp.join(demo_root, 'annotations/train.json'), tokenizer
-    ])
+    load_tool('tools/build_tokenizer.py').main(
+        [osp.join(demo_root, 'annotations/train.json'), tokenizer])
     config = write_config(tmp_path / 'full.py', 'ssuformer_demo.py',
                           demo_root, tokenizer)
     assert Config.fromfile(config).model_wrapper_cfg.find_unused_parameters
