@@ -2,7 +2,23 @@
 
 Trains ``configs/ssuformer_demo_seg.py`` twice on a freshly generated synthetic
 set (where only the audio tells which objects are masked) and compares the
-test mIoU. Slow: a few minutes on 2 CPU cores.
+test mIoU. Slow: about a minute and a half on 2 idle CPU cores.
+
+``MAX_ITERS`` iterations are enough for the margin: test mIoU with audio /
+zeroed, runner seeds 0, 1, 2 (``demo_runner_cfg(seed=...)``; the test uses
+0), measured on 2 CPU cores:
+
+==========  ===================  ===================  ===================
+iterations  seed 0               seed 1               seed 2
+==========  ===================  ===================  ===================
+100         0.670 / 0.543        0.691 / 0.529        0.678 / 0.545
+150         0.721 / 0.542
+300         0.820 / 0.503
+==========  ===================  ===================  ===================
+
+Without audio the model stays near a guess (about 0.54); with it, the
+margin grows with training (0.13 to 0.16 at 100 iterations, 0.18 at 150,
+0.32 at 300), so 150 iterations keep the 0.10 margin with room.
 """
 import os.path as osp
 
@@ -12,7 +28,7 @@ from mmengine.runner import Runner
 from rassu_mm.datasets.synthetic import make_synthetic_dataset
 from rassu_mm.testing import demo_runner_cfg
 
-MAX_ITERS = 300
+MAX_ITERS = 150
 
 
 def demo_config(data_root, work_dir, zero_audio):
