@@ -236,3 +236,24 @@ def test_benchmark_video_inference_reports_every_stage(
     outputs = tmp_path / 'outputs' / 'video_3s_64x48_4fps'
     assert (outputs / 'overlay.mp4').is_file()
     assert len(list((outputs / 'masks').iterdir())) == 3
+
+
+def test_benchmark_compile_needs_the_train_phase():
+    with pytest.raises(SystemExit):
+        benchmark.parse_args([SEG_CONFIG, '--compile', '--phases', 'infer'])
+
+
+@pytest.mark.slow
+def test_benchmark_compiled_training_step(workdir, monkeypatch, capsys):
+    # MMEngine's compile=True compiles train_step as a whole: the host-side
+    # parts of the mask losses run eagerly (torch.compiler.disable)
+    monkeypatch.chdir(workdir)
+    res, = benchmark.main([
+        SEG_CONFIG, '--synthetic-inputs', '--num-frames', '1', '--shape',
+        '32', '32', '--batch-size', '1', '--phases', 'train', '--iters',
+        '1', '--warmup', '0', '--compile', '--device', 'cpu',
+        '--cfg-options', 'compile.backend=eager'
+    ])
+    assert _positive(res['compile_speedup'])
+    assert len(res['train_compiled_iter_s']) == 1
+    assert 'eager / compiled' in capsys.readouterr().out

@@ -138,6 +138,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='mixed precision (CUDA only): AmpOptimWrapper in training, '
         'float16 autocast in inference')
     parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='training: also time model.train_step under torch.compile '
+        '(what MMEngine\'s `compile=True` runner option does), one eager '
+        'and one compiled step in turn, same model and optimizer')
+    parser.add_argument(
         '--checkpoint',
         nargs='+',
         help='checkpoint per config (default: random weights)')
@@ -178,6 +184,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error('give one --checkpoint per config')
     if args.against and len(args.configs) != 1:
         parser.error('--against compares one config')
+    if args.compile and (args.against or 'train' not in args.phases):
+        parser.error('--compile times the train phase of one tree')
     if args.against and 'activations' in args.phases:
         parser.error('--against times train and infer only')
     if args.iters < 1 or args.warmup < 0:
@@ -320,8 +328,12 @@ def phase_step(phase: str, cfg: Config, model: torch.nn.Module,
         optim_cfg['type'] = 'AmpOptimWrapper'
     optim_wrapper = build_optim_wrapper(model, optim_cfg)
     model.train()
-    return (lambda batch: model.train_step(batch, optim_wrapper), batches,
-            batch_size)
+
+    def train_step(batch):
+        return model.train_step(batch, optim_wrapper)
+
+    train_step.optim_wrapper = optim_wrapper
+    return train_step, batches, batch_size
 
 
 def activation_memory(cfg: Config, model: torch.nn.Module,
@@ -353,6 +365,43 @@ def activation_memory(cfg: Config, model: torch.nn.Module,
             name: used / mib
             for name, used in per_part.items()
         })
+
+
+def compiled_vs_eager(cfg: Config, model: torch.nn.Module,
+                      args: argparse.Namespace, device: torch.device) -> dict:
+    """``--compile``: training steps of ``model.train_step`` eager and
+    under ``torch.compile`` (as MMEngine's ``Runner`` compiles it for
+    ``cfg.compile``, whose dict, if any, gives the options), one of each
+    in turn on the same batch (who goes first alternates). The first
+    compiled step (compilation) is timed on its own; warm-up steps are
+    not timed."""
+    step, batches, batch_size = phase_step('train', cfg, model, args, device)
+    options = cfg.get('compile')
+    compiled_fn = torch.compile(
+        model.train_step, **(options if isinstance(options, dict) else {}))
+    optim_wrapper = step.optim_wrapper
+    steps = dict(
+        eager=step,
+        compiled=lambda batch: compiled_fn(batch, optim_wrapper))
+    first, _ = benchmarking.timed(
+        steps['compiled'], copy.deepcopy(batches[0]), device=device)
+    times = {name: [] for name in steps}
+    for i in range(args.warmup + args.iters):
+        batch = batches[i % len(batches)]
+        for name in benchmarking.in_turn(steps, i):
+            seconds, _ = benchmarking.timed(
+                steps[name], copy.deepcopy(batch), device=device)
+            if i >= args.warmup:
+                times[name].append(seconds)
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    return dict(
+        train_batch_size=batch_size,
+        compile_first_step_s=first,
+        train_iter_s=times['eager'],
+        train_compiled_iter_s=times['compiled'],
+        train_clips_per_s_median=batch_size / medians['eager'],
+        train_compiled_clips_per_s_median=batch_size / medians['compiled'],
+        compile_speedup=medians['eager'] / medians['compiled'])
 
 
 def benchmark_config(index: int, args: argparse.Namespace) -> dict:
@@ -395,7 +444,9 @@ def benchmark_config(index: int, args: argparse.Namespace) -> dict:
     if 'activations' in args.phases:
         result.update(activation_memory(cfg, model, args, device))
 
-    if 'train' in args.phases:
+    if 'train' in args.phases and args.compile:
+        result.update(compiled_vs_eager(cfg, model, args, device))
+    elif 'train' in args.phases:
         step, batches, batch_size = phase_step('train', cfg, model, args,
                                                device)
         times, peak = time_steps(step, batches, args.warmup, args.iters,
@@ -447,6 +498,23 @@ def format_table(results: List[dict]) -> str:
 
     sep = '|' + '|'.join('-' * (w + 2) for w in widths) + '|'
     return '\n'.join([line(rows[0]), sep] + [line(r) for r in rows[1:]])
+
+
+def format_compiled(results: List[dict]) -> str:
+    """A Markdown table of ``--compile``: median training step eager and
+    compiled, their ratio and the first compiled step."""
+    lines = [
+        '| Config | eager median s | compiled median s | eager / compiled '
+        '| first compiled step s |', '|---|---|---|---|---|'
+    ]
+    for r in results:
+        lines.append(
+            f"| {osp.basename(r['config'])} | "
+            f"{statistics.median(r['train_iter_s']):.4f} | "
+            f"{statistics.median(r['train_compiled_iter_s']):.4f} | "
+            f"{r['compile_speedup']:.2f}x | "
+            f"{r['compile_first_step_s']:.1f} |")
+    return '\n'.join(lines)
 
 
 def format_activations(results: List[dict]) -> str:
@@ -640,6 +708,8 @@ def main(argv=None) -> List[dict]:
         print(format_table(results))
     if 'activations' in args.phases:
         print(format_activations(results))
+    if args.compile:
+        print(format_compiled(results))
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=2)

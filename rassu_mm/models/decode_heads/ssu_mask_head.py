@@ -299,6 +299,7 @@ class SSUMaskHead(Mask2FormerHead):
             losses = {name: value * 0 for name, value in losses.items()}
         return losses
 
+    @torch.compiler.disable  # host-side numpy/scipy work
     def _frame_classes(self, gt_sem_seg: Tensor) -> _FrameClasses:
         """The classes present in each frame, on the host (the loss's first
         device-to-host copy).
@@ -326,6 +327,7 @@ class SSUMaskHead(Mask2FormerHead):
         slots[frame, present.cumsum(1)[frame, label] - 1] = label
         return _FrameClasses(has_gt, keep, slots, num_gts)
 
+    @torch.compiler.disable  # host-side numpy/scipy work
     def _draw_points(self, num_layers: int, num_frames: int, num_pos: int,
                      device: torch.device) -> Tuple[Tensor, tuple]:
         """The random points of every layer, drawn in the order of mmdet's
@@ -356,6 +358,7 @@ class SSUMaskHead(Mask2FormerHead):
         return torch.stack(match), loss_points
 
     @torch.no_grad()
+    @torch.compiler.disable  # host-side numpy/scipy work
     def _match(self, cls_scores: Tensor, mask_preds: Tensor, labels: Tensor,
                gt_masks: Tensor, num_gts: np.ndarray,
                points: Tensor) -> Matches:
@@ -427,6 +430,7 @@ class SSUMaskHead(Mask2FormerHead):
                                    values)
         }
 
+    @torch.compiler.disable  # host-side numpy/scipy work
     def _targets(self, cls_scores: Tensor, labels: Tensor,
                  num_gts: np.ndarray, matches: Matches) -> tuple:
         """Class targets and matched positions (one copy to the device).
