@@ -12,13 +12,13 @@ zeroed, runner seeds 0, 1, 2 (``demo_runner_cfg(seed=...)``; the test uses
 iterations  seed 0               seed 1               seed 2
 ==========  ===================  ===================  ===================
 100         0.670 / 0.543        0.691 / 0.529        0.678 / 0.545
-150         0.721 / 0.542
+150         0.721 / 0.542        0.779 / 0.541        0.752 / 0.529
 300         0.820 / 0.503
 ==========  ===================  ===================  ===================
 
 Without audio the model stays near a guess (about 0.54); with it, the
-margin grows with training (0.13 to 0.16 at 100 iterations, 0.18 at 150,
-0.32 at 300), so 150 iterations keep the 0.10 margin with room.
+margin grows with training (0.13 to 0.16 at 100 iterations, 0.18 to 0.24
+at 150, 0.32 at 300), so 150 iterations keep the 0.10 margin with room.
 """
 import os.path as osp
 
