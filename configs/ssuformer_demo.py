@@ -30,6 +30,3 @@ model = dict(
         top_k=2,
         dropout=0.1,
         generation=dict(strategy='greedy', max_length=24)))
-# experts not chosen in a step get no gradient
-model_wrapper_cfg = dict(
-    type='MMDistributedDataParallel', find_unused_parameters=True)

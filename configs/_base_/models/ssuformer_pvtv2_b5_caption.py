@@ -53,6 +53,3 @@ model = dict(
         loss_clip=dict(type='CLIPConsistencyLoss', **clip_text_loss),
         loss_rcc=dict(type='RegionCaptionConsistencyLoss', **clip_text_loss),
         generation=dict(strategy='beam', beam_size=3, max_length=40)))
-# experts not chosen in a step get no gradient
-model_wrapper_cfg = dict(
-    type='MMDistributedDataParallel', find_unused_parameters=True)
