@@ -1,11 +1,15 @@
 """tools/analysis_tools/benchmark.py and get_flops.py (with the caption
 branch) on tiny inputs. Only properties of the figures are checked, never
 timings."""
+import copy
+import json
 import math
 
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.runner import set_random_seed
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
@@ -257,3 +261,117 @@ def test_benchmark_compiled_training_step(workdir, monkeypatch, capsys):
     assert _positive(res['compile_speedup'])
     assert len(res['train_compiled_iter_s']) == 1
     assert 'eager / compiled' in capsys.readouterr().out
+
+
+def test_mask2former_peer_has_ssuformers_decoder_and_trains(workdir,
+                                                            monkeypatch):
+    """benchmark_mask2former.py: the mmseg Mask2Former built from the demo
+    config has SSUFormer's decoder sizes, point sampling, losses and match
+    costs (read back from both built models), both models take a training
+    step on the same frames, and the tool's JSON holds the timings."""
+    monkeypatch.chdir(workdir)
+    tool = load_tool('tools/analysis_tools/benchmark_mask2former.py')
+    cfg = tool.load_config(tool.parse_args([SEG_CONFIG]))
+    set_random_seed(0)
+    models = tool.build_models(cfg, torch.device('cpu'))
+    ssu, peer = models['ssuformer'], models['mask2former']
+    head, peer_head = ssu.decode_head, peer.decode_head
+    assert type(peer).__name__ == 'EncoderDecoder'
+    assert type(peer_head).__module__ == 'mmseg.models.decode_heads.' \
+        'mask2former_head'
+    decoder_cfg = cfg.model.decode_head.transformer_decoder
+    layers, peer_layers = (h.transformer_decoder.layers
+                           for h in (head, peer_head))
+    assert len(layers) == len(peer_layers) == decoder_cfg.num_layers == 2
+    for layer, peer_layer in zip(layers, peer_layers):
+        assert (peer_layer.self_attn.num_heads == layer.self_attn.num_heads
+                == decoder_cfg.layer_cfg.self_attn_cfg.num_heads)
+        assert (peer_layer.cross_attn.num_heads ==
+                layer.cross_attn.num_heads ==
+                decoder_cfg.layer_cfg.cross_attn_cfg.num_heads)
+        assert (peer_layer.ffn.feedforward_channels ==
+                layer.ffn.feedforward_channels ==
+                decoder_cfg.layer_cfg.ffn_cfg.feedforward_channels)
+        assert (peer_layer.self_attn.embed_dims == layer.self_attn.embed_dims
+                == cfg.model.embed_dims)
+    assert (peer_head.num_queries == peer_head.query_feat.num_embeddings ==
+            head.num_queries == cfg.model.num_queries)
+    assert (peer_head.num_transformer_feat_level ==
+            head.num_transformer_feat_level == ssu.pixel_decoder.num_outs)
+    for name in ('num_points', 'oversample_ratio', 'importance_sample_ratio'):
+        assert getattr(peer_head, name) == getattr(head, name)
+    assert peer_head.num_points == cfg.model.decode_head.train_cfg.num_points
+    # the losses: types and weights; the no-object weight is the last
+    assert peer_head.class_weight == pytest.approx(head.class_weight.tolist())
+    assert peer_head.class_weight[-1] == pytest.approx(0.1)
+    for name, attrs in (('loss_cls', ('loss_weight', 'use_sigmoid')),
+                        ('loss_mask', ('loss_weight', 'gamma', 'alpha')),
+                        ('loss_dice', ('loss_weight', 'eps', 'naive_dice'))):
+        loss, peer_loss = getattr(head, name), getattr(peer_head, name)
+        assert type(peer_loss) is type(loss)
+        for attr in attrs:
+            assert getattr(peer_loss, attr) == getattr(loss, attr)
+    assert type(head.loss_mask).__name__ == 'FocalLoss'
+    costs, peer_costs = head.assigner.match_costs, \
+        peer_head.assigner.match_costs
+    assert [type(c) for c in peer_costs] == [type(c) for c in costs]
+    assert [vars(c) for c in peer_costs] == [vars(c) for c in costs]
+    # the same pixel decoder and shared weights
+    assert type(peer_head.pixel_decoder) is type(ssu.pixel_decoder)
+    torch.testing.assert_close(peer_head.pixel_decoder.state_dict(),
+                               ssu.pixel_decoder.state_dict())
+    torch.testing.assert_close(peer.backbone.state_dict(),
+                               ssu.backbone.state_dict())
+    # SSUFormer's extra parameters: audio encoder, query generator and
+    # MMI; the peer's: its learned query features and positions
+    counts = {name: tool.params(m)['params'] for name, m in models.items()}
+    audio_and_mmi = sum(
+        tool.params(m)['params']
+        for m in (ssu.audio_encoder, ssu.query_generator, ssu.fusion))
+    assert counts['mask2former'] == (counts['ssuformer'] - audio_and_mmi +
+                                     2 * head.num_queries *
+                                     cfg.model.embed_dims)
+
+    args = tool.parse_args([
+        SEG_CONFIG, '--synthetic-inputs', '--num-frames', '2', '--shape',
+        '32', '32', '--batch-size', '2', '--warmup', '0', '--iters', '1'
+    ])
+    clips = tool.load_clip_batches(cfg, ssu, args)[0]
+    frames = tool.frame_batch(clips)
+    assert len(frames['inputs']) == len(frames['data_samples']) == 4
+    torch.testing.assert_close(frames['inputs'][3],
+                               clips['inputs']['frames'][1][1])
+    torch.testing.assert_close(frames['data_samples'][3].gt_sem_seg.data[0],
+                               clips['data_samples'][1].gt_sem_seg.data[1])
+    for model, batch in ((ssu, clips), (peer, frames)):
+        before = next(model.backbone.parameters()).detach().clone()
+        optim = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+        log_vars = model.train_step(batch, optim)
+        assert math.isfinite(float(log_vars['loss'].detach()))
+        assert {'decode.loss_cls', 'decode.loss_mask',
+                'decode.loss_dice'} <= set(log_vars)
+        assert not torch.equal(before, next(model.backbone.parameters()))
+
+    out = workdir / 'mask2former.json'
+    res = tool.main([
+        SEG_CONFIG, '--batch-size', '1', '--warmup', '1', '--iters', '1',
+        '--profile', '1', '--threads', str(torch.get_num_threads()),
+        '--device', 'cpu', '--out',
+        str(out)
+    ])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(res))
+    assert res['inputs'] == 'dataset' and res['frames_per_clip'] == 5
+    assert res['pixel_decoder_type'] == 'FPNPixelDecoder'
+    for name in ('ssuformer', 'mask2former'):
+        assert len(res[name]['iter_s']) == 1
+        assert _positive(res[name]['median_s'])
+        assert res[name]['params'] == counts[name]
+        prof = res[name]['profile']
+        assert {'backbone', 'pixel decoder', 'mask losses',
+                'backward'} <= set(prof['parts_s'])
+        assert all(s >= 0 for s in prof['parts_s'].values())
+    assert 'MMI' in res['ssuformer']['profile']['parts_s']
+    assert 'MMI' not in res['mask2former']['profile']['parts_s']
+    assert res['ratio'] == pytest.approx(res['ssuformer']['median_s'] /
+                                         res['mask2former']['median_s'])
+    assert res['load_avg_start'] >= 0 and res['load_avg_end'] >= 0
