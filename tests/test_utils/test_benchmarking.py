@@ -1,5 +1,6 @@
 """rassu_mm.utils.benchmarking: the helpers of the benchmark tools."""
 import ast
+import mmap
 import sys
 
 import numpy as np
@@ -41,10 +42,14 @@ def test_peak_memory_sees_an_allocation_after_reset():
     memory = benchmarking.PeakMemory('cpu')
     memory.reset()
     before = memory.peak()
-    block = np.ones(64 * 2**20, np.uint8)  # 64 MiB, touched
+    # 64 MiB of new pages, touched: an anonymous mapping of its own (a
+    # malloc'ed block could reuse resident pages that earlier tests freed,
+    # which would not raise the resident set size)
+    block = mmap.mmap(-1, 64 * 2**20)
+    np.frombuffer(block, np.uint8)[:] = 1
     assert memory.peak() - before >= 60 * 2**20
     assert memory.peak() >= benchmarking.process_rss() >= 64 * 2**20
-    del block
+    block.close()  # unmapped: the pages leave the resident set
     memory.reset()
     assert memory.peak() < before + 60 * 2**20
     assert memory.exact and memory.kind == 'process_rss'
