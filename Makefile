@@ -9,7 +9,12 @@ PYTEST_ARGS ?=
 # the header). `make test SEED=1234` repeats the order and the random draws
 # of that run; `make test PYTEST_ARGS="-p no:randomly"` keeps file order.
 SEED ?=
-PYTEST := $(PY) -m pytest tests $(if $(SEED),--randomly-seed=$(SEED))
+# Test files are spread over JOBS worker processes (pytest-xdist, one file
+# per worker at a time, so module fixtures are built once); JOBS=0 runs
+# everything in one process.
+JOBS ?= 2
+PYTEST := $(PY) -m pytest tests -n $(JOBS) --dist loadfile \
+	$(if $(SEED),--randomly-seed=$(SEED))
 
 .PHONY: setup test test-fast demo clean
 

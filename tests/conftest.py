@@ -8,10 +8,22 @@ reproduce a run) and the test's id, so a test draws the same numbers
 whatever ran before it. Without pytest-randomly (``-p no:randomly``) the
 run seed is 0. See ``docs/testing.md``.
 """
+import os
 import zlib
 
 import pytest
 import torch
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (``make test`` runs ``-n 2``) each worker gets
+    its share of the cores as torch threads, for itself and the processes
+    its tests start, unless ``OMP_NUM_THREADS`` is set."""
+    workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', 1))
+    if workers > 1 and 'OMP_NUM_THREADS' not in os.environ:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        os.environ['OMP_NUM_THREADS'] = str(threads)
+        torch.set_num_threads(threads)
 
 
 def _run_seed(config: pytest.Config) -> int:
