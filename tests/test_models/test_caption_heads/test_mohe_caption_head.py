@@ -212,6 +212,16 @@ def test_predict_returns_clip_lists(tokenizer):
     assert captions == [texts[b * T:(b + 1) * T] for b in range(B)]
     specials = set(head.tokenizer.tokenizer.all_special_tokens)
     assert not any(w in specials for t in texts for w in t.split())
+    # the untrained decoder happens to generate no special token before
+    # EOS: with BOS, UNK and PAD in front of each row the captions stay
+    tok = head.tokenizer
+    noise = torch.tensor([tok.bos_id, tok.tokenizer.unk_token_id, tok.pad_id])
+    noisy = torch.cat([noise.expand(len(ids), -1), ids], 1)
+    head.generate = lambda *args, **kwargs: noisy
+    try:
+        assert head.predict(outs, samples) == captions
+    finally:
+        del head.generate
     # the clips in the other order: the lists swap with them
     swapped = dict(outs, memory=torch.cat([outs['memory'][T:],
                                            outs['memory'][:T]]))
@@ -237,6 +247,25 @@ def test_plain_decoder_without_prompts_or_experts(tokenizer):
     # token accuracy over the real tokens
     hits = (logits.argmax(-1) == targets)[mask[:, 1:]]
     torch.testing.assert_close(losses['acc_caption'], hits.float().mean())
+    # the untrained decoder hits no token (accuracy 0 whatever is counted):
+    # one that always predicts EOS hits each caption once, at its end, so
+    # the accuracy is 1 / real tokens per caption, not 1 / all positions
+    assert mask[:, 1:].sum() < mask[:, 1:].numel()  # captions are padded
+    eos = head.tokenizer.eos_id
+
+    def always_eos(module, args, output):
+        logits, aux = output
+        logits = logits.clone()
+        logits[..., eos] += 1e4
+        return logits, aux
+
+    hook = head.decoder.register_forward_hook(always_eos)
+    try:
+        acc = head.loss(outs, samples)['acc_caption']
+    finally:
+        hook.remove()
+    torch.testing.assert_close(
+        acc, torch.tensor(len(captions) / mask[:, 1:].sum().item()))
     # one expert: its output, gated by probability 1
     ffn = head.decoder.layers[0].ffn
     x = torch.randn(5, 32)
