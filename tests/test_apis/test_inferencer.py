@@ -144,9 +144,16 @@ def test_streaming_decodes_only_what_the_window_needs(
     monkeypatch.setattr(windows_module, 'iter_audio',
                         counting('audio', windows_module.iter_audio))
     seen = []
-    write = VideoJob.write
+    write, finish = VideoJob.write, VideoJob.finish
+    # the render thread's first paint waits until a write would block on
+    # the full queue (or the video is done): prediction runs ahead of the
+    # painting as far as the queue lets it, so an unbounded queue shows in
+    # the count below (4 batches in flight at the 4th write)
+    go = threading.Event()
 
     def watched_write(job, outputs):
+        if job._queue is not None and job._queue.full():
+            go.set()
         write(job, outputs)
         last = outputs['predictions'][-1]['frame']
         # the render thread takes items under the queue's lock: while it
@@ -160,8 +167,20 @@ def test_streaming_decodes_only_what_the_window_needs(
         seen.append((last, decoded['frames'], decoded['audio'],
                      held + queued))
 
+    def released_finish(job):
+        go.set()
+        finish(job)
+
     monkeypatch.setattr(VideoJob, 'write', watched_write)
+    monkeypatch.setattr(VideoJob, 'finish', released_finish)
     inferencer = SSUInferencer(*tiny_ssu, device='cpu')
+    paint = inferencer.painter.paint
+
+    def gated_paint(frame, drawing):
+        go.wait(timeout=60)
+        return paint(frame, drawing)
+
+    monkeypatch.setattr(inferencer.painter, 'paint', gated_paint)
     inferencer(video, out_dir=str(tmp_path / 'out'), batch_size=2)
     assert len(seen) == 6  # 12 windows of 5 s, 2 per batch
     rate = inferencer.audio_params.sample_rate
@@ -173,6 +192,10 @@ def test_streaming_decodes_only_what_the_window_needs(
         # drawing, not the video's 60
         assert paints <= 3 * 10 + 1
     assert decoded['frames'] == 60
+    # the render thread was held back: at the 3rd write it has not
+    # painted past batch 1 (one drawing of it at least) and the queue
+    # holds batches 2 and 3
+    assert max(paints for *_, paints in seen) >= 2 * 10 + 1
 
 
 def test_render_thread_error_reaches_the_caller(tmp_path, inferencer,
