@@ -241,6 +241,7 @@ def spawn_worker(cmd: List[str],
     if not hello['rassu_mm'].startswith(osp.join(tree, 'rassu_mm')):
         proc.stdin.close()
         proc.wait()
+        proc.stdout.close()
         raise RuntimeError(
             f"the worker for {tree} imported {hello['rassu_mm']}")
     return proc, hello
@@ -256,7 +257,7 @@ def ask(proc: subprocess.Popen, request: str) -> Any:
 @contextlib.contextmanager
 def workers() -> Iterator[Dict[str, subprocess.Popen]]:
     """A dict to put the :func:`spawn_worker` processes in; on exit each
-    one's input is closed and it is waited for."""
+    one's input is closed, it is waited for and its output closed."""
     procs: Dict[str, subprocess.Popen] = {}
     try:
         yield procs
@@ -264,6 +265,7 @@ def workers() -> Iterator[Dict[str, subprocess.Popen]]:
         for proc in procs.values():
             proc.stdin.close()
             proc.wait()
+            proc.stdout.close()
 
 
 def worker_reply():
