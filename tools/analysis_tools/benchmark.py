@@ -94,6 +94,29 @@ benchmarking = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(benchmarking)
 
 
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the inputs and the device: ``--synthetic-inputs``,
+    ``--num-frames``, ``--shape`` and ``--device``."""
+    parser.add_argument(
+        '--synthetic-inputs',
+        action='store_true',
+        help='random clips instead of the config\'s data')
+    parser.add_argument(
+        '--num-frames',
+        type=int,
+        help='frames per synthetic clip (default: the config\'s num_frames)')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='synthetic frame size (default: the config\'s img_scale)')
+    parser.add_argument(
+        '--device',
+        default='cuda' if torch.cuda.is_available() else 'cpu',
+        help='cpu or cuda[:i] (default: cuda when available)')
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Training/inference clips per second and peak memory')
@@ -114,24 +137,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=['train', 'infer'],
         help='activations: the memory one training forward pass keeps for '
         'the backward pass, per frame, in all and per model part')
-    parser.add_argument(
-        '--synthetic-inputs',
-        action='store_true',
-        help='random clips instead of the config\'s data')
-    parser.add_argument(
-        '--num-frames',
-        type=int,
-        help='frames per synthetic clip (default: the config\'s num_frames)')
-    parser.add_argument(
-        '--shape',
-        type=int,
-        nargs=2,
-        metavar=('H', 'W'),
-        help='synthetic frame size (default: the config\'s img_scale)')
-    parser.add_argument(
-        '--device',
-        default='cuda' if torch.cuda.is_available() else 'cpu',
-        help='cpu or cuda[:i] (default: cuda when available)')
+    add_input_arguments(parser)
     parser.add_argument(
         '--amp',
         action='store_true',

@@ -134,24 +134,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--batch-size',
         type=int,
         help='clips per batch (default: the config\'s train_dataloader)')
-    parser.add_argument(
-        '--synthetic-inputs',
-        action='store_true',
-        help='random clips instead of the config\'s data')
-    parser.add_argument(
-        '--num-frames',
-        type=int,
-        help='frames per synthetic clip (default: the config\'s num_frames)')
-    parser.add_argument(
-        '--shape',
-        type=int,
-        nargs=2,
-        metavar=('H', 'W'),
-        help='synthetic frame size (default: the config\'s img_scale)')
-    parser.add_argument(
-        '--device',
-        default='cuda' if torch.cuda.is_available() else 'cpu',
-        help='cpu or cuda[:i] (default: cuda when available)')
+    benchmark.add_input_arguments(parser)
     parser.add_argument(
         '--threads', type=int, help='torch CPU threads (default: torch\'s)')
     parser.add_argument('--seed', type=int, default=0)
