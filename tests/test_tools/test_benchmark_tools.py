@@ -163,6 +163,111 @@ def test_benchmark_rejects_amp_on_cpu():
         benchmark.parse_args([SEG_CONFIG, '--amp', '--device', 'cpu'])
 
 
+def test_benchmark_accepts_bfloat16_amp_on_cpu():
+    args = benchmark.parse_args([
+        SEG_CONFIG, '--amp', '--amp-dtype', 'bfloat16', '--device', 'cpu'
+    ])
+    assert args.amp and args.amp_dtype == 'bfloat16'
+
+
+def test_flops_of_a_linear_step_and_mfu():
+    """A Linear layer's forward is 2 * N * in * out FLOPs, its backward
+    twice that (input and weight gradients); checkpointing reruns the
+    forward in the backward pass, counted apart (through
+    ``torch.utils.checkpoint`` and through a module that imported the
+    name: rassu_mm's ``checkpoint_layers``). The rerun stops once every
+    tensor kept for the backward pass is back (torch's early stop): the
+    second Linear's inputs are kept before its product is computed, so
+    only the first Linear is recomputed."""
+    from rassu_mm.models.utils.checkpointing import checkpoint_layers
+    torch.manual_seed(0)
+    layer = torch.nn.Sequential(
+        torch.nn.Linear(8, 6), torch.nn.Tanh(), torch.nn.Linear(6, 4))
+    first, forward = 2 * 5 * 8 * 6, 2 * 5 * (8 * 6 + 6 * 4)
+
+    def step(batch):
+        x = batch['x'].clone().requires_grad_()
+        batch['fn'](x).sum().backward()
+
+    def checkpointed(x):
+        return torch.utils.checkpoint.checkpoint(
+            layer, x, use_reentrant=False)
+
+    batch = dict(x=torch.randn(5, 8), fn=layer)
+    assert benchmark.count_flops(step, batch) == (3 * forward, 0)
+    batch['fn'] = checkpointed
+    assert benchmark.count_flops(step, batch) == (3 * forward, first)
+    checkpoint_layers([layer])
+    batch['fn'] = layer
+    assert benchmark.count_flops(step, batch) == (3 * forward, first)
+    # outside the counting checkpoint is itself again
+    assert torch.utils.checkpoint.checkpoint.__module__ == \
+        'torch.utils.checkpoint'
+    with torch.no_grad():  # inference: forward only
+        assert benchmark.count_flops(lambda b: layer(b['x']),
+                                     batch) == (forward, 0)
+    # 960 FLOPs over a median step of 2 ns: 0.48 TFLOP/s, 96 % of 0.5
+    figures = benchmark.flops_figures('train', 960, 320, [4e-9, 1e-9, 2e-9],
+                                      0.5)
+    assert figures == dict(
+        train_flops=960,
+        train_recompute_flops=320,
+        train_tflops_per_s=pytest.approx(0.48),
+        train_mfu=pytest.approx(0.96))
+    assert benchmark.flops_figures('infer', 960, 0, [2e-9],
+                                   None)['infer_mfu'] is None
+
+
+def test_peak_tflops_by_device(monkeypatch):
+    def peak(name, *argv, device='cuda'):
+        monkeypatch.setattr(torch.cuda, 'get_device_name', lambda d: name)
+        args = benchmark.parse_args([SEG_CONFIG, '--device', 'cpu', *argv])
+        return benchmark.peak_tflops(args, torch.device(device))
+
+    amp = ['--amp', '--amp-dtype', 'bfloat16']
+    assert peak('NVIDIA H100 80GB HBM3', *amp) == 989
+    assert peak('NVIDIA H100 80GB HBM3') == 67  # float32
+    assert peak('NVIDIA H100 PCIe', *amp) == 756
+    assert peak('NVIDIA H200', *amp) == 989
+    assert peak('NVIDIA A100-SXM4-80GB', *amp) == 312
+    assert peak('NVIDIA A100-SXM4-80GB') == 19.5
+    assert peak('Some GPU', *amp) is None
+    assert peak('NVIDIA H200', *amp, device='cpu') is None
+    assert peak('NVIDIA H200', '--peak-tflops', '123.5') == 123.5
+    assert peak('-', '--peak-tflops', '2', device='cpu') == 2
+
+
+def test_out_of_memory_is_recorded():
+    def measure():
+        raise benchmark.OUT_OF_MEMORY('CUDA out of memory. Tried to '
+                                      'allocate 2 GiB\nmore details')
+
+    assert benchmark.out_of_memory(
+        'train', measure, train_batch_size=4) == dict(
+            train_batch_size=4,
+            train_oom='CUDA out of memory. Tried to allocate 2 GiB')
+    assert benchmark.out_of_memory('infer', lambda: dict(a=1)) == dict(a=1)
+    with pytest.raises(ValueError):
+        benchmark.out_of_memory('infer', lambda: int('x'))
+
+
+def test_checkpointing_switches_of_the_configs():
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmseg')
+    demo = Config.fromfile(FULL_CONFIG)
+    assert sorted(benchmark.checkpointing_switches(demo)) == [
+        'backbone', 'mask_collaboration.clip'
+    ]  # the demo's FPN pixel decoder has no switch
+    paper = Config.fromfile(repo_path('configs/ssuformer_f_music.py'))
+    switches = benchmark.checkpointing_switches(paper)
+    assert sorted(switches) == [
+        'backbone', 'mask_collaboration.clip', 'pixel_decoder'
+    ]
+    assert switches['backbone'] is paper.model.backbone
+    assert benchmark.checkpointing_switches(Config.fromfile(SEG_CONFIG)) \
+        == dict(backbone=Config.fromfile(SEG_CONFIG).model.backbone)
+
+
 def test_get_flops_counts_the_caption_branch(workdir, monkeypatch, capsys):
     monkeypatch.chdir(workdir)
     args = ['--shape', '32', '32', '--num-frames', '2']

@@ -17,6 +17,20 @@ Inputs come from the config's ``train_dataloader`` (training) and
 the config's ``num_frames`` and ``img_scale`` (or ``--num-frames`` /
 ``--shape``): for configs whose data is absent (the paper configs).
 
+``--flops`` also counts the FLOPs of one training step (forward,
+backward and optimizer step) and of one inference step once, untimed, with
+``torch.utils.flop_counter.FlopCounterMode`` (two FLOPs per multiply-add;
+matrix products, convolutions and attention, not element-wise ops; the
+decode step eager even with ``generation.compile``): ``{phase}_flops``,
+``{phase}_tflops_per_s`` (FLOPs / median step time) and, given the device's
+peak (``--peak-tflops`` or ``PEAK_TFLOPS``), the model FLOP utilisation
+``{phase}_mfu``. What activation checkpointing recomputes in the backward
+pass is counted apart (``train_recompute_flops``) and not in
+``train_flops`` (model FLOPs, not hardware FLOPs). ``--with-cp`` turns on
+the ``with_cp`` switches the config's model has (backbone, pixel decoder,
+CLIP tower of MCM). A phase that runs out of GPU memory is recorded
+(``{phase}_oom``) instead of ending the run.
+
 ``--phases activations`` gives the memory one training forward pass
 leaves allocated for the backward pass (the activations), per frame, in
 all and per part of the model (``benchmarking.retained_memory``), e.g.
@@ -45,6 +59,10 @@ Examples::
     # the paper config on a GPU, random inputs, AMP, batch 1
     python tools/analysis_tools/benchmark.py configs/ssuformer_f_music.py \\
         --synthetic-inputs --device cuda --amp --batch-size 1
+    # bfloat16 training with activation checkpointing: FLOPs, TFLOP/s, MFU
+    python tools/analysis_tools/benchmark.py configs/ssuformer_f_music.py \\
+        --synthetic-inputs --device cuda --amp --amp-dtype bfloat16 \\
+        --with-cp --flops --phases train --batch-size 2
     # this checkout against a commit, one training step of each in turn
     python tools/analysis_tools/benchmark.py configs/ssuformer_demo.py \\
         --against 100158e --phases train --iters 20
@@ -63,6 +81,7 @@ import contextlib
 import copy
 import gc
 import importlib.util
+import inspect
 import json
 import os
 import os.path as osp
@@ -70,7 +89,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
+from unittest import mock
 
 import torch
 from mmengine.config import Config, DictAction
@@ -78,6 +98,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint, set_random_seed
+from torch.utils.flop_counter import FlopCounterMode
 
 import rassu_mm  # registers the components
 from mmseg.registry import DATASETS, MODELS
@@ -141,8 +162,29 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='mixed precision (CUDA only): AmpOptimWrapper in training, '
-        'float16 autocast in inference')
+        help='mixed precision: --amp-dtype autocast in both phases, in '
+        'training through AmpOptimWrapper (float16, loss scaling; CUDA '
+        'only) or AutocastOptimWrapper (bfloat16; also on the CPU)')
+    parser.add_argument(
+        '--amp-dtype',
+        choices=['float16', 'bfloat16'],
+        default='float16',
+        help='autocast type of --amp (default float16)')
+    parser.add_argument(
+        '--with-cp',
+        action='store_true',
+        help='turn on the with_cp switches (activation checkpointing) '
+        'that the model has: backbone, pixel decoder, MCM\'s CLIP tower')
+    parser.add_argument(
+        '--flops',
+        action='store_true',
+        help='also count the FLOPs of one step per phase (untimed) and give '
+        'TFLOP/s and the model FLOP utilisation')
+    parser.add_argument(
+        '--peak-tflops',
+        type=float,
+        help='the device\'s peak dense TFLOP/s for the MFU (default: '
+        'PEAK_TFLOPS by CUDA device name; none on the CPU)')
     parser.add_argument(
         '--compile',
         action='store_true',
@@ -184,8 +226,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--worker', type=int, help=argparse.SUPPRESS)
     parser.add_argument('--worker-out', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.amp and not args.device.startswith('cuda'):
-        parser.error('--amp needs a CUDA --device')
+    if (args.amp and args.amp_dtype == 'float16'
+            and not args.device.startswith('cuda')):
+        parser.error('--amp (float16) needs a CUDA --device; '
+                     '--amp-dtype bfloat16 also runs on the CPU')
     if args.checkpoint and len(args.checkpoint) != len(args.configs):
         parser.error('give one --checkpoint per config')
     if args.against and len(args.configs) != 1:
@@ -301,11 +345,31 @@ def build_model(index: int, args: argparse.Namespace) -> tuple:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
+    if args.with_cp:
+        for part in checkpointing_switches(cfg).values():
+            part['with_cp'] = True
     device = torch.device(args.device)
     model = MODELS.build(cfg.model)
     if args.checkpoint:
         load_checkpoint(model, args.checkpoint[index], map_location='cpu')
     return cfg, model.to(device), device
+
+
+def checkpointing_switches(cfg: Config) -> Dict[str, dict]:
+    """The config dicts of the model parts that have a ``with_cp`` switch
+    (docs/benchmarks.md), by name: the backbone and the pixel decoder when
+    their class (or a base class) takes ``with_cp``, MCM's CLIP tower when
+    there is one."""
+    parts = {}
+    for name in ('backbone', 'pixel_decoder'):
+        part = cfg.model.get(name)
+        if part and any('with_cp' in inspect.signature(cls).parameters
+                        for cls in MODELS.get(part['type']).__mro__[:-1]):
+            parts[name] = part
+    clip = (cfg.model.get('mask_collaboration') or {}).get('clip')
+    if clip is not None:
+        parts['mask_collaboration.clip'] = clip
+    return parts
 
 
 def phase_step(phase: str, cfg: Config, model: torch.nn.Module,
@@ -320,8 +384,8 @@ def phase_step(phase: str, cfg: Config, model: torch.nn.Module,
                            args.warmup + args.iters, args)
     if phase == 'infer':
         model.eval()
-        amp = torch.autocast(device.type, dtype=torch.float16) \
-            if args.amp else contextlib.nullcontext()
+        amp = torch.autocast(device.type, dtype=getattr(
+            torch, args.amp_dtype)) if args.amp else contextlib.nullcontext()
 
         def infer_step(batch):
             with torch.no_grad(), amp, full_length_captions(
@@ -330,7 +394,9 @@ def phase_step(phase: str, cfg: Config, model: torch.nn.Module,
 
         return infer_step, batches, batch_size
     optim_cfg = copy.deepcopy(cfg.optim_wrapper)
-    if args.amp:
+    if args.amp and args.amp_dtype == 'bfloat16':
+        optim_cfg.update(type='AutocastOptimWrapper', dtype='bfloat16')
+    elif args.amp:
         optim_cfg['type'] = 'AmpOptimWrapper'
     optim_wrapper = build_optim_wrapper(model, optim_cfg)
     model.train()
@@ -340,6 +406,110 @@ def phase_step(phase: str, cfg: Config, model: torch.nn.Module,
 
     train_step.optim_wrapper = optim_wrapper
     return train_step, batches, batch_size
+
+
+# ------------------------------------------------------------------ FLOPs
+#: Peak dense TFLOP/s by CUDA device name (the first key the name
+#: contains): 16-bit tensor cores (float16 = bfloat16) and float32 without
+#: TF32 (PyTorch's default for matrix products), from NVIDIA's datasheets
+#: (H100 SXM5 and PCIe, H200 SXM, A100; the sparsity figures halved).
+PEAK_TFLOPS = (
+    ('H200', dict(half=989.0, float32=67.0)),
+    ('H100 PCIe', dict(half=756.0, float32=51.0)),
+    ('H100', dict(half=989.0, float32=67.0)),
+    ('A100', dict(half=312.0, float32=19.5)),
+)
+
+
+def peak_tflops(args: argparse.Namespace,
+                device: torch.device) -> Optional[float]:
+    """``--peak-tflops``, else the device's from ``PEAK_TFLOPS`` (16-bit
+    with ``--amp``, else float32); None on the CPU or an unknown GPU."""
+    if args.peak_tflops:
+        return args.peak_tflops
+    if device.type != 'cuda':
+        return None
+    name = torch.cuda.get_device_name(device)
+    for key, peaks in PEAK_TFLOPS:
+        if key in name:
+            return peaks['half' if args.amp else 'float32']
+    return None
+
+
+@contextlib.contextmanager
+def recomputation_counted(counter: FlopCounterMode,
+                          recomputed: List[int]):
+    """Inside the block, ``torch.utils.checkpoint.checkpoint`` (also where
+    a module imported the name) adds to ``recomputed[0]`` the FLOPs that
+    ``counter`` counts while it reruns a function in the backward pass
+    (every call of the function after the first)."""
+    real = torch.utils.checkpoint.checkpoint
+
+    def checkpoint(function, *args, **kwargs):
+        calls = []
+
+        def run(*inner_args, **inner_kwargs):
+            calls.append(None)
+            if len(calls) == 1:
+                return function(*inner_args, **inner_kwargs)
+            before = counter.get_total_flops()
+            try:
+                return function(*inner_args, **inner_kwargs)
+            finally:
+                recomputed[0] += counter.get_total_flops() - before
+
+        return real(run, *args, **kwargs)
+
+    holders = [
+        module for module in list(sys.modules.values())
+        if getattr(module, '__dict__', {}).get('checkpoint') is real
+    ]
+    with contextlib.ExitStack() as stack:
+        for module in holders:
+            stack.enter_context(
+                mock.patch.object(module, 'checkpoint', checkpoint))
+        yield
+
+
+class GlobalCountOnly:
+    """Stands in for ``FlopCounterMode``'s module tracker: every FLOP
+    counts to ``'Global'`` only. (The tracker's hooks fail on a module
+    output that requires a gradient but has no ``grad_fn``, e.g. a
+    parameter returned under ``torch.no_grad``.)"""
+    parents = {'Global'}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+def count_flops(step: Callable[[dict], None], batch: dict) -> tuple:
+    """``(flops, recomputed)`` of one ``step(batch)`` (forward, and
+    backward if it runs one) from ``FlopCounterMode``, compiled functions
+    run eagerly; ``recomputed``: what activation checkpointing reran in
+    the backward pass, not part of ``flops``."""
+    counter, recomputed = FlopCounterMode(display=False), [0]
+    counter.mod_tracker = GlobalCountOnly()
+    with torch.compiler.set_stance('force_eager'), counter, \
+            recomputation_counted(counter, recomputed):
+        step(batch)
+    return counter.get_total_flops() - recomputed[0], recomputed[0]
+
+
+def flops_figures(phase: str, flops: int, recomputed: int,
+                  times: List[float], peak: Optional[float]) -> dict:
+    """``{phase}_flops``, ``_recompute_flops``, ``_tflops_per_s`` (FLOPs
+    over the median step time) and ``_mfu`` (those over ``peak`` TFLOP/s;
+    None without a peak)."""
+    tflops = flops / statistics.median(times) / 1e12
+    return {
+        f'{phase}_flops': flops,
+        f'{phase}_recompute_flops': recomputed,
+        f'{phase}_tflops_per_s': tflops,
+        f'{phase}_mfu': None if peak is None else tflops / peak,
+    }
 
 
 def activation_memory(cfg: Config, model: torch.nn.Module,
@@ -410,6 +580,58 @@ def compiled_vs_eager(cfg: Config, model: torch.nn.Module,
         compile_speedup=medians['eager'] / medians['compiled'])
 
 
+#: What a phase that runs out of GPU memory raises.
+OUT_OF_MEMORY = getattr(torch, 'OutOfMemoryError',
+                        torch.cuda.OutOfMemoryError)
+
+
+def out_of_memory(phase: str, measure: Callable[[], dict],
+                  **record) -> dict:
+    """``measure()``, or ``record`` and ``{phase}_oom`` (the error's first
+    line) when it runs out of GPU memory (the memory is then given
+    back)."""
+    try:
+        return measure()
+    except OUT_OF_MEMORY as err:
+        message = str(err).splitlines()[0] if str(err) else repr(err)
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return dict(record, **{f'{phase}_oom': message})
+
+
+def measure_phase(phase: str, cfg: Config, model: torch.nn.Module,
+                  args: argparse.Namespace, device: torch.device,
+                  memory: benchmarking.PeakMemory,
+                  peak: Optional[float]) -> dict:
+    """The figures of the ``train`` or ``infer`` phase (with ``--flops``
+    also those of one more, counted step)."""
+    step, batches, batch_size = phase_step(phase, cfg, model, args, device)
+    frames = batches[0]['inputs']['frames'][0]
+    times, peak_mem = time_steps(step, batches, args.warmup, args.iters,
+                                 device, memory)
+    clips_s = args.iters * batch_size / sum(times)
+    median_clips_s = batch_size / statistics.median(times)
+    result = {
+        f'{phase}_batch_size': batch_size,
+        'num_frames': len(frames),
+        'frame_shape': list(frames.shape[-2:]),
+        f'{phase}_clips_per_s': clips_s,
+        f'{phase}_clips_per_s_median': median_clips_s,
+        f'{phase}_peak_mem_mib': peak_mem / 2**20,
+        f'{phase}_iter_s': times,
+    }
+    if phase == 'infer':
+        result.update(
+            infer_frames_per_s=clips_s * len(frames),
+            infer_frames_per_s_median=median_clips_s * len(frames))
+    if args.flops:
+        result.update(
+            flops_figures(phase, *count_flops(
+                step, copy.deepcopy(batches[0])), times, peak))
+    return result
+
+
 def benchmark_config(index: int, args: argparse.Namespace) -> dict:
     """Measure one config; returns a result dict."""
     cfg, model, device = build_model(index, args)
@@ -418,34 +640,32 @@ def benchmark_config(index: int, args: argparse.Namespace) -> dict:
         config=args.configs[index],
         device=str(device),
         amp=args.amp,
+        amp_dtype=args.amp_dtype if args.amp else None,
+        with_cp=sorted(name for name, part in checkpointing_switches(
+            cfg).items() if part.get('with_cp')),
+        peak_tflops=peak_tflops(args, device),
         threads=torch.get_num_threads(),
         with_caption=bool(getattr(model, 'with_caption', False)),
         params=sum(p.numel() for p in model.parameters()),
+        generation=getattr(getattr(model, 'caption_head', None),
+                           'generation', None),
         inputs='synthetic' if args.synthetic_inputs else 'dataset',
         warmup=args.warmup,
         iters=args.iters,
         memory_kind=memory.kind,
         load_avg_start=os.getloadavg()[0])
 
+    peak = peak_tflops(args, device)
+
+    def measured(phase: str, loader: str) -> dict:
+        batch_size = args.batch_size or cfg[loader].batch_size
+        return out_of_memory(
+            phase, lambda: measure_phase(phase, cfg, model, args, device,
+                                         memory, peak),
+            **{f'{phase}_batch_size': batch_size})
+
     if 'infer' in args.phases:  # first: RSS not yet inflated by training
-        step, batches, batch_size = phase_step('infer', cfg, model, args,
-                                               device)
-        num_frames = len(batches[0]['inputs']['frames'][0])
-        times, peak = time_steps(step, batches, args.warmup, args.iters,
-                                 device, memory)
-        clips_s = args.iters * batch_size / sum(times)
-        median_clips_s = batch_size / statistics.median(times)
-        result.update(
-            infer_batch_size=batch_size,
-            num_frames=num_frames,
-            frame_shape=list(batches[0]['inputs']['frames'][0].shape[-2:]),
-            infer_clips_per_s=clips_s,
-            infer_frames_per_s=clips_s * num_frames,
-            infer_clips_per_s_median=median_clips_s,
-            infer_frames_per_s_median=median_clips_s * num_frames,
-            infer_peak_mem_mib=peak / 2**20,
-            infer_iter_s=times)
-        del batches
+        result.update(measured('infer', 'test_dataloader'))
 
     if 'activations' in args.phases:
         result.update(activation_memory(cfg, model, args, device))
@@ -453,18 +673,7 @@ def benchmark_config(index: int, args: argparse.Namespace) -> dict:
     if 'train' in args.phases and args.compile:
         result.update(compiled_vs_eager(cfg, model, args, device))
     elif 'train' in args.phases:
-        step, batches, batch_size = phase_step('train', cfg, model, args,
-                                               device)
-        times, peak = time_steps(step, batches, args.warmup, args.iters,
-                                 device, memory)
-        result.update(
-            train_batch_size=batch_size,
-            num_frames=len(batches[0]['inputs']['frames'][0]),
-            train_clips_per_s=args.iters * batch_size / sum(times),
-            train_clips_per_s_median=batch_size / statistics.median(times),
-            train_peak_mem_mib=peak / 2**20,
-            train_iter_s=times)
-        del batches, step
+        result.update(measured('train', 'train_dataloader'))
     result['memory_exact'] = memory.exact
     result['load_avg_end'] = os.getloadavg()[0]
     return result
@@ -548,7 +757,8 @@ def describe(results: List[dict], args: argparse.Namespace) -> str:
         mem += ' (ru_maxrss: since process start)'
     loads = ', '.join(f"{r['load_avg_start']:.2f}->{r['load_avg_end']:.2f}"
                       for r in results)
-    return (f"Device: {first['device']}{' (AMP)' if first['amp'] else ''}, "
+    amp = f" (AMP {first.get('amp_dtype')})" if first['amp'] else ''
+    return (f"Device: {first['device']}{amp}, "
             f"{first['threads']} torch threads, {os.cpu_count()} CPUs, "
             f'1-min load average {loads}\n'
             f"Inputs: {first['inputs']}, {args.warmup} warm-up + "
