@@ -636,6 +636,7 @@ def benchmark_config(index: int, args: argparse.Namespace) -> dict:
     """Measure one config; returns a result dict."""
     cfg, model, device = build_model(index, args)
     memory = benchmarking.PeakMemory(device)
+    peak = peak_tflops(args, device)
     result = dict(
         config=args.configs[index],
         device=str(device),
@@ -643,7 +644,7 @@ def benchmark_config(index: int, args: argparse.Namespace) -> dict:
         amp_dtype=args.amp_dtype if args.amp else None,
         with_cp=sorted(name for name, part in checkpointing_switches(
             cfg).items() if part.get('with_cp')),
-        peak_tflops=peak_tflops(args, device),
+        peak_tflops=peak,
         threads=torch.get_num_threads(),
         with_caption=bool(getattr(model, 'with_caption', False)),
         params=sum(p.numel() for p in model.parameters()),
@@ -654,8 +655,6 @@ def benchmark_config(index: int, args: argparse.Namespace) -> dict:
         iters=args.iters,
         memory_kind=memory.kind,
         load_avg_start=os.getloadavg()[0])
-
-    peak = peak_tflops(args, device)
 
     def measured(phase: str, loader: str) -> dict:
         batch_size = args.batch_size or cfg[loader].batch_size
