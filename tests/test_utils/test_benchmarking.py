@@ -13,7 +13,8 @@ from rassu_mm.utils import benchmarking
 def test_imports_nothing_from_rassu_mm():
     """Workers measuring another checkout load this file by path, next to
     that checkout's rassu_mm: it may import only outside packages."""
-    tree = ast.parse(open(repo_path('rassu_mm/utils/benchmarking.py')).read())
+    with open(repo_path('rassu_mm/utils/benchmarking.py')) as f:
+        tree = ast.parse(f.read())
     imported = [
         alias.name for node in ast.walk(tree)
         if isinstance(node, ast.Import) for alias in node.names

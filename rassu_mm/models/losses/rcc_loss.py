@@ -2,7 +2,6 @@
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
@@ -62,7 +61,11 @@ class RegionCaptionConsistencyLoss(CLIPTextLoss):
 
 
 def _multi_positive_nll(logits: Tensor, positive: Tensor) -> Tensor:
-    """``mean_i -log sum_{j: positive[i, j]} softmax(logits[i])_j``."""
-    log_probs = F.log_softmax(logits.float(), dim=-1)
-    return -torch.logsumexp(
-        log_probs.masked_fill(~positive, float('-inf')), dim=-1).mean()
+    """``mean_i -log sum_{j: positive[i, j]} softmax(logits[i])_j``.
+
+    Written as ``logsumexp(all) - logsumexp(positives)``, so a row whose
+    entries are all positives gives exactly zero.
+    """
+    logits = logits.float()
+    return (torch.logsumexp(logits, dim=-1) - torch.logsumexp(
+        logits.masked_fill(~positive, float('-inf')), dim=-1)).mean()
