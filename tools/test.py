@@ -132,6 +132,7 @@ def main():
         load_model_weights(model, published, args.checkpoint)
         del published  # the model holds the weights now
     runner.test()
+    del runner  # its DDP wrapper holds the process group
     teardown_distributed()
 
 

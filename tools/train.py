@@ -119,6 +119,7 @@ def main():
     else:
         runner = RUNNERS.build(cfg)
     runner.train()
+    del runner  # its DDP wrapper holds the process group
     teardown_distributed()
 
 

@@ -7,6 +7,7 @@ initialises the process group with the gloo backend itself (the runner then
 skips ``init_dist``) and selects :class:`~rassu_mm.engine.CPUDistributedDataParallel`
 as the model wrapper. On a CUDA machine it changes nothing.
 """
+import gc
 import os
 
 import torch
@@ -54,8 +55,12 @@ def teardown_distributed() -> None:
     Gloo threads still alive at interpreter shutdown can abort a process
     (``terminate called without an active exception``, SIGABRT) after a run
     has finished; destroying the group while a peer is still inside a
-    collective does the same, hence the barrier first.
+    collective does the same, hence the barrier first. The group is only
+    freed when its last holder goes: call this after dropping the runner
+    (its DDP wrapper holds the group); the garbage collection here frees
+    what the runner's reference cycles kept, while Python is fully alive.
     """
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.barrier()
+        gc.collect()
         torch_dist.destroy_process_group()
