@@ -9,9 +9,9 @@ from .video_job import VideoJob
 from .windows import AudioWindow, VideoWindows
 
 __all__ = [
-    'SSUInferencer', 'list_videos', 'FramePainter', 'OverlayWriter', 'SubtitleWriter',
-    'StageTimer', 'VideoJob', 'AudioWindow', 'VideoWindows', 'VideoInfo',
-    'decode_audio', 'has_audio_stream', 'iter_audio', 'iter_frames',
-    'iter_sampled_frames', 'probe_video', 'sample_frames', 'write_video',
-    'write_wav'
+    'SSUInferencer', 'list_videos', 'FramePainter', 'OverlayWriter',
+    'SubtitleWriter', 'StageTimer', 'VideoJob', 'AudioWindow', 'VideoWindows',
+    'VideoInfo', 'decode_audio', 'has_audio_stream', 'iter_audio',
+    'iter_frames', 'iter_sampled_frames', 'probe_video', 'sample_frames',
+    'write_video', 'write_wav'
 ]

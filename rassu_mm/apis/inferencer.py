@@ -1,7 +1,4 @@
 """SSUInferencer: videos in, sounding masks, captions and overlays out."""
-import itertools
-import math
-import os.path as osp
 from typing import Callable, Dict, Iterator, Optional
 
 import torch.nn as nn
@@ -11,22 +8,21 @@ from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from tqdm import tqdm
 
-from mmseg.registry import DATASETS, VISUALIZERS
 from mmseg.utils import ConfigType, SampleList
 from rassu_mm.datasets.errors import ClipDataError
 from rassu_mm.utils.checkpoint import load_model_weights
-from rassu_mm.utils.paths import UnsafePathError, safe_join
+from rassu_mm.utils.paths import UnsafePathError
 from rassu_mm.visualization import SSULocalVisualizer
-from .inputs import InputsType, list_videos, output_name, window_pipeline
-from .overlay import FramePainter, Paint
-from .records import frame_record, new_frames
+from .inputs import (InputsType, clip_name, dataset_meta, list_videos,
+                     output_dir, window_pipeline)
+from .overlay import FramePainter, Paint, build_visualizer
+from .records import new_frame_records, new_frames
 from .stage_timer import StageTimer
 from .video_io import probe_video
 from .video_job import VideoJob
 from .windows import VideoWindows
 
 ErrorHandler = Callable[[str, Exception], None]
-_INSTANCES = itertools.count()
 
 
 class SSUInferencer(BaseInferencer):
@@ -78,15 +74,8 @@ class SSUInferencer(BaseInferencer):
         cfg = self.cfg
         self.num_frames = int(num_frames or cfg.get('num_frames', 10))
         self.sample_fps = float(sample_fps or cfg.get('fps', 1))
-        # SSUDataset writes seg_mode into the checkpoint's dataset_meta;
-        # older checkpoints and random weights take the config's test set's
-        self.seg_mode = self.dataset_meta.setdefault(
-            'seg_mode', cfg.test_dataloader.dataset.get('seg_mode', 'binary'))
+        self.seg_mode = self.dataset_meta['seg_mode']
         self.with_captions = cfg.model.get('caption_head') is not None
-        self.visualizer.set_dataset_meta(
-            self.dataset_meta.get('classes'),
-            self.dataset_meta.get('palette'),
-            self.dataset_meta.get('dataset_name'), self.seg_mode)
         self.painter = FramePainter(self.visualizer)
         self.timer = StageTimer()
 
@@ -94,17 +83,17 @@ class SSUInferencer(BaseInferencer):
                                checkpoint: Optional[dict],
                                cfg: Optional[ConfigType]) -> None:
         """Load the weights (a published file that leaves the frozen
-        pretrained ones to ``init_weights`` too) and keep the checkpoint's
-        ``dataset_meta``, else the ``METAINFO`` of the config's dataset."""
+        pretrained ones to ``init_weights`` too) and keep the model's
+        ``dataset_meta`` (:func:`dataset_meta`: the checkpoint's, else the
+        config's test set's)."""
         if checkpoint is None:
             print_log(
                 'no checkpoint given: the model keeps its initial weights',
                 logger='current')
         else:
             load_model_weights(model, checkpoint, str(self.weights))
-        meta = (checkpoint or {}).get('meta', {}).get('dataset_meta')
-        dataset_cls = DATASETS.get(cfg.test_dataloader.dataset.type)
-        self.dataset_meta = dict(meta or getattr(dataset_cls, 'METAINFO', {}))
+        self.dataset_meta = dataset_meta(checkpoint,
+                                         cfg.test_dataloader.dataset)
 
     def _init_pipeline(self, cfg: ConfigType) -> Compose:
         """The test pipeline on decoded windows (:func:`window_pipeline`);
@@ -122,15 +111,9 @@ class SSUInferencer(BaseInferencer):
         return super()._init_collate(cfg)
 
     def _init_visualizer(self, cfg: ConfigType) -> SSULocalVisualizer:
-        """The config's visualizer without backends (frames go to the
-        overlay video, not to image files)."""
-        vis_cfg = dict(cfg.get('visualizer') or {})
-        vis_cfg.setdefault('type', 'SSULocalVisualizer')
-        # a new name each time: visualizers are global instances by name
-        vis_cfg.update(
-            name=f'ssu_inferencer_{next(_INSTANCES)}', vis_backends=None,
-            save_dir=None)
-        return VISUALIZERS.build(vis_cfg)
+        """The config's visualizer without backends, with the model's
+        ``dataset_meta`` (:func:`build_visualizer`)."""
+        return build_visualizer(cfg.get('visualizer'), self.dataset_meta)
 
     def preprocess(self,
                    inputs: VideoWindows,
@@ -172,17 +155,14 @@ class SSUInferencer(BaseInferencer):
             ``visualization`` as given and, with ``return_datasamples``,
             ``data_samples`` (``preds``).
         """
-        semantic = self.seg_mode == 'semantic'
-        classes = (self.dataset_meta.get('classes') or ()) if semantic else None
+        classes = None  # class names only for a semantic model
+        if self.seg_mode == 'semantic':
+            classes = self.dataset_meta.get('classes') or ()
         with self.timer('encode'):
-            new = [frame for sample in preds for frame in new_frames(sample)]
-            outputs = dict(
-                predictions=[
-                    frame_record(*frame, self.sample_fps, classes)
-                    for frame in new
-                ],
-                masks=[mask for _, mask, _ in new],
-                visualization=visualization)
+            records, masks = new_frame_records(preds, self.sample_fps,
+                                               classes)
+        outputs = dict(
+            predictions=records, masks=masks, visualization=visualization)
         if return_datasamples:
             outputs['data_samples'] = preds
         return outputs
@@ -224,7 +204,7 @@ class SSUInferencer(BaseInferencer):
                 (without ``silent_if_no_audio``), a video shorter than one
                 ``1 / sample_fps`` window, or a decoding error.
         """
-        clip_id = osp.splitext(osp.basename(video))[0]
+        clip_id = clip_name(video)
         info = probe_video(video, clip_id)
         windows = VideoWindows.from_video(
             info, clip_id, self.num_frames, self.sample_fps,
@@ -232,29 +212,19 @@ class SSUInferencer(BaseInferencer):
             dataset_name=self.dataset_meta.get('dataset_name', ''),
             seg_mode=self.seg_mode)
         paint = out_dir is not None or show
-        job = VideoJob(info, clip_id, self.sample_fps, self.painter,
-                       self.timer, out_dir, paint, show, wait_time,
-                       self.overlay_preset, self.with_captions, self.seg_mode)
-        total = None if info.duration is None else math.ceil(
-            info.duration * self.sample_fps / self.num_frames / batch_size)
-        batches = tqdm(self.preprocess(windows, batch_size), desc=clip_id,
-                       total=total, disable=not progress)
-        samples = []
-        try:
-            for data in batches:
+        with VideoJob(info, clip_id, self.sample_fps, self.painter,
+                      self.timer, out_dir, paint, show, wait_time,
+                      self.overlay_preset, self.with_captions,
+                      self.seg_mode) as job:
+            for data in tqdm(self.preprocess(windows, batch_size),
+                             desc=clip_id, disable=not progress,
+                             total=windows.num_batches(batch_size)):
                 preds = self.forward(data)
                 visualization = self.visualize(data, preds) if paint else None
-                outputs = self.postprocess(preds, visualization,
-                                           return_datasamples)
-                job.write(outputs)
-                samples += outputs.get('data_samples', [])
+                job.write(
+                    self.postprocess(preds, visualization, return_datasamples))
             job.finish()  # source frames after the last whole window
-        finally:
-            job.close()
-        result = dict(video=video, out_dir=out_dir, frames=job.records)
-        if return_datasamples:
-            result['data_samples'] = samples
-        return result
+        return job.result(return_datasamples)
 
     def __call__(self,
                  inputs: InputsType,
@@ -289,8 +259,7 @@ class SSUInferencer(BaseInferencer):
         results = []
         for video in videos:
             try:
-                video_dir = safe_join(out_dir, output_name(
-                    video, videos)) if out_dir else None
+                video_dir = output_dir(out_dir, video, videos)
                 results.append(
                     self.infer_video(video, video_dir, batch_size,
                                      return_datasamples, **kwargs))
@@ -299,8 +268,5 @@ class SSUInferencer(BaseInferencer):
                     raise
                 on_error(video, err)
                 results.append(dict(video=video, error=str(err)))
-        overlays = [
-            osp.join(r['out_dir'], 'overlay.mp4') if r.get('out_dir') else None
-            for r in results
-        ]
+        overlays = [VideoJob.overlay_path(r.get('out_dir')) for r in results]
         return dict(predictions=results, visualization=overlays)

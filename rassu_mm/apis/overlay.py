@@ -7,6 +7,7 @@ painted frames at the source's timestamps into an H.264 MP4 and muxes the
 source's audio track as the frames go. :class:`SubtitleWriter` writes the
 captions as SRT and WebVTT cues.
 """
+import itertools
 from fractions import Fraction
 from typing import NamedTuple, Optional, TextIO, Tuple
 
@@ -14,6 +15,7 @@ import av
 import cv2
 import numpy as np
 
+from mmseg.registry import VISUALIZERS
 from rassu_mm.visualization import SSULocalVisualizer
 from .video_io import VideoInfo, open_video
 
@@ -21,6 +23,27 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 # audio codecs an MP4 holds as they are; others are re-encoded as AAC
 _MP4_AUDIO_CODECS = ('aac', 'mp3', 'ac3', 'eac3', 'alac', 'opus', 'flac')
 Pixels = Tuple[np.ndarray, np.ndarray]  # row and column indices
+_VISUALIZERS = itertools.count()
+
+
+def build_visualizer(vis_cfg: Optional[dict],
+                     dataset_meta: dict) -> SSULocalVisualizer:
+    """The visualizer of ``vis_cfg`` (a config's ``visualizer``; type
+    ``SSULocalVisualizer`` unless it names one) without backends, as
+    :class:`FramePainter` uses it (frames go to the overlay video, not to
+    image files), with the ``classes``, ``palette``, ``dataset_name`` and
+    ``seg_mode`` of ``dataset_meta``."""
+    vis_cfg = dict(vis_cfg or {})
+    vis_cfg.setdefault('type', 'SSULocalVisualizer')
+    # a new name each time: visualizers are global instances by name
+    vis_cfg.update(
+        name=f'ssu_inferencer_{next(_VISUALIZERS)}', vis_backends=None,
+        save_dir=None)
+    visualizer = VISUALIZERS.build(vis_cfg)
+    visualizer.set_dataset_meta(
+        dataset_meta.get('classes'), dataset_meta.get('palette'),
+        dataset_meta.get('dataset_name'), dataset_meta.get('seg_mode'))
+    return visualizer
 
 
 class Paint(NamedTuple):

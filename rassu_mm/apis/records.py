@@ -1,6 +1,6 @@
 """The per-frame records of window predictions: which sampled frames a
 window predicts first, and what is recorded of each."""
-from typing import Iterator, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -49,3 +49,16 @@ def frame_record(k: int,
             labels=labels,
             classes=[classes[v - 1] for v in labels if v <= len(classes)])
     return record
+
+
+def new_frame_records(
+        preds: Sequence,
+        sample_fps: float,
+        classes: Optional[Sequence[str]] = None
+) -> Tuple[List[dict], List[np.ndarray]]:
+    """The records (:func:`frame_record`) and the masks ([H, W] uint8) of
+    the sampled frames new in the window predictions ``preds``
+    (:func:`new_frames`), in order."""
+    new = [frame for sample in preds for frame in new_frames(sample)]
+    records = [frame_record(*frame, sample_fps, classes) for frame in new]
+    return records, [mask for _, mask, _ in new]

@@ -3,6 +3,7 @@ arrive."""
 import json
 import math
 import os
+import os.path as osp
 import queue
 import threading
 from typing import Dict, List, Optional
@@ -13,6 +14,8 @@ from rassu_mm.utils.paths import safe_join
 from .overlay import FramePainter, OverlayWriter, Paint, SubtitleWriter
 from .stage_timer import StageTimer
 from .video_io import VideoInfo, iter_frames
+
+OVERLAY = 'overlay.mp4'  # the overlay video's name in an output folder
 
 
 class VideoJob:
@@ -29,7 +32,8 @@ class VideoJob:
     flight are kept. Without ``show`` this decoding, painting and encoding
     runs on a thread of its own, overlapping the next windows' prediction
     (PyAV and OpenCV release the GIL); at most two windows' paints wait in
-    its queue, so memory stays bounded.
+    its queue, so memory stays bounded. Leaving a ``with VideoJob(...)``
+    block calls :meth:`close`.
 
     Args:
         info (VideoInfo): The source video.
@@ -53,6 +57,8 @@ class VideoJob:
 
     Attributes:
         records (list[dict]): The records of the sampled frames so far.
+        data_samples (list[SSUDataSample]): The window predictions of the
+            outputs that had ``data_samples``.
     """
 
     def __init__(self,
@@ -73,6 +79,7 @@ class VideoJob:
         self.show, self.wait_time = show, wait_time
         self.binary = seg_mode == 'binary'
         self.records: List[dict] = []
+        self.data_samples: list = []
         self.paints: Dict[int, Paint] = {}
         self.writer = self.subtitles = None
         self.frames = timer.iter(iter_frames(info.path, clip_id),
@@ -81,7 +88,7 @@ class VideoJob:
         if out_dir is not None:
             os.makedirs(safe_join(out_dir, 'masks'), exist_ok=True)
             self.writer = OverlayWriter(
-                safe_join(out_dir, 'overlay.mp4'), info, preset=overlay_preset)
+                safe_join(out_dir, OVERLAY), info, preset=overlay_preset)
             if captions:
                 self.subtitles = SubtitleWriter(
                     safe_join(out_dir, 'captions.srt'),
@@ -95,11 +102,24 @@ class VideoJob:
                 daemon=True)
             self._thread.start()
 
+    @staticmethod
+    def overlay_path(out_dir: Optional[str]) -> Optional[str]:
+        """The overlay video in the output folder ``out_dir``; None without
+        one."""
+        return osp.join(out_dir, OVERLAY) if out_dir else None
+
+    def __enter__(self) -> 'VideoJob':
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
     def write(self, outputs: dict) -> None:
         """Write one batch's outputs (of ``SSUInferencer.postprocess``):
         paint the source frames its drawings (``visualization``, None
         without painting) cover, write the masks and the subtitle cues of
-        its records (``predictions``), which are kept for the JSON."""
+        its records (``predictions``), which are kept for the JSON and
+        :meth:`result` (as its ``data_samples``, if any)."""
         with self.timer('encode'):
             if outputs['visualization'] is not None:
                 self.add_paints(outputs['visualization'])
@@ -114,6 +134,7 @@ class VideoJob:
                         self.subtitles.add(record['caption'], k / self.fps,
                                            (k + 1) / self.fps)
             self.records.extend(outputs['predictions'])
+            self.data_samples.extend(outputs.get('data_samples', []))
 
     def add_paints(self, paints: Dict[int, Paint]) -> None:
         """Paint and write the source frames up to the last of the sampled
@@ -210,6 +231,16 @@ class VideoJob:
                 self.subtitles.close()
             if self.out_dir is not None:
                 self._write_json()
+
+    def result(self, with_datasamples: bool = False) -> dict:
+        """What ``SSUInferencer.infer_video`` returns: ``video`` (the
+        source's path), ``out_dir``, ``frames`` (:attr:`records`) and,
+        ``with_datasamples``, ``data_samples``."""
+        result = dict(video=self.info.path, out_dir=self.out_dir,
+                      frames=self.records)
+        if with_datasamples:
+            result['data_samples'] = self.data_samples
+        return result
 
     def _write_json(self) -> None:
         with open(safe_join(self.out_dir, 'predictions.json'), 'w') as f:

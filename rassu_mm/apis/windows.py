@@ -67,6 +67,8 @@ class VideoWindows:
         audio_params (LogMelParams): The audio loader's parameters.
         timer (StageTimer, optional): Counts the audio decoding for
             ``decode``.
+        duration (float, optional): The video's length in seconds, when
+            known (for :meth:`num_batches`).
         **meta: Further keys of every window (``video_path``,
             ``dataset_name``, ``seg_mode``).
     """
@@ -79,11 +81,13 @@ class VideoWindows:
                  fps: float,
                  audio_params: LogMelParams,
                  timer: Optional[StageTimer] = None,
+                 duration: Optional[float] = None,
                  **meta) -> None:
         self.frames, self.audio = frames, audio
         self.clip_id, self.num_frames, self.fps = clip_id, num_frames, fps
         self.audio_params = audio_params
         self.timer = timer or StageTimer()
+        self.duration = duration
         self.meta = meta
 
     @classmethod
@@ -118,7 +122,17 @@ class VideoWindows:
         frames = timer.iter(iter_sampled_frames(info.path, clip_id, fps),
                             'decode')
         return cls(frames, AudioWindow(chunks, rate), clip_id, num_frames,
-                   fps, audio_params, timer, video_path=info.path, **meta)
+                   fps, audio_params, timer, info.duration,
+                   video_path=info.path, **meta)
+
+    def num_batches(self, batch_size: int = 1) -> Optional[int]:
+        """The number of batches of ``batch_size`` windows, from the
+        video's stated ``duration`` (a progress bar's total); None when it
+        is not known."""
+        if self.duration is None:
+            return None
+        return math.ceil(self.duration * self.fps / self.num_frames /
+                         batch_size)
 
     def __iter__(self) -> Iterator[dict]:
         size = self.num_frames

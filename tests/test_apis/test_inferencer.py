@@ -1,5 +1,6 @@
 """SSUInferencer: streaming video inference, outputs, errors."""
 import json
+import math
 import re
 import tempfile
 import threading
@@ -14,6 +15,7 @@ import rassu_mm.apis.windows as windows_module
 from rassu_mm.apis import (SSUInferencer, StageTimer, iter_frames,
                            probe_video)
 from rassu_mm.apis.video_job import VideoJob
+from rassu_mm.apis.windows import VideoWindows
 from rassu_mm.datasets import ClipDataError
 from .conftest import make_video
 
@@ -54,6 +56,26 @@ def test_every_sampled_frame_predicted_once(tmp_path, inferencer):
     again = inferencer(video)['predictions'][0]
     assert [r['caption'] for r in again['frames']] == \
         [r['caption'] for r in result['frames']]
+
+
+@pytest.mark.parametrize('seconds,num_windows', [(3, 1), (10, 2), (12, 3)])
+def test_num_batches_is_the_number_of_batches_yielded(tmp_path, inferencer,
+                                                      seconds, num_windows):
+    """The progress bar's total, ``VideoWindows.num_batches``, from the
+    video's stated duration, is the number of batches ``preprocess``
+    yields: 1, 2 and 3 windows of 5 at 1 fps (the last one of 12 s
+    partly old) in batches of 1, 2 and 3."""
+    video = make_video(tmp_path / 'v.mp4', seconds)
+    info = probe_video(video, 'v')
+    assert info.duration == pytest.approx(seconds)
+    for batch_size in (1, 2, 3):
+        windows = VideoWindows.from_video(info, 'v', inferencer.num_frames,
+                                          inferencer.sample_fps,
+                                          inferencer.audio_params,
+                                          StageTimer())
+        batches = list(inferencer.preprocess(windows, batch_size))
+        assert windows.num_batches(batch_size) == len(batches)
+        assert len(batches) == math.ceil(num_windows / batch_size)
 
 
 def test_outputs_overlay_at_source_rate_with_audio_and_subtitles(

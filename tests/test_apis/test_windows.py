@@ -60,9 +60,10 @@ def test_video_windows_shorter_than_one_window():
     """Fewer frames than a window: one window of all of them, all new."""
     frames = [np.full((2, 2, 3), i, np.uint8) for i in range(3)]
     params = LogMelParams(sample_rate=100)
-    windows = list(
-        VideoWindows(iter(frames), AudioWindow(None, 100), 'v', 5, 1.0,
-                     params))
+    windows = VideoWindows(iter(frames), AudioWindow(None, 100), 'v', 5, 1.0,
+                           params)
+    assert windows.num_batches() is None  # no duration given
+    windows = list(windows)
     assert len(windows) == 1
     assert (windows[0]['frame_indices'], windows[0]['num_new']) == \
         ([0, 1, 2], 3)
