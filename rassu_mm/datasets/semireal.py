@@ -47,7 +47,8 @@ STYLE_WORDS = {
     'photo': 'real',
     'drawing': 'drawn',
     'emoji': 'cartoon',
-    'clipart': 'painted'
+    'clipart': 'painted',
+    'icon': 'black'
 }
 SPLITS = ('train', 'val', 'test', 'test_real')
 # the soundfonts rendering each split's sounds (test_real: recordings only)

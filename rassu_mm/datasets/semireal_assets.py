@@ -13,7 +13,9 @@ folder of extracted Debian packages into an asset tree::
 ``tools/dataset_converters/semireal_assets.py`` fills it. A source is named
 by a path inside its package, ``<file.rcc>:<entry>`` for a file inside a Qt
 resource bundle, ``<file.sh3f>:<entry>`` (or any other zip archive) for a
-file inside a zip, or ``<font>#U+XXXX`` for an emoji glyph.
+file inside a zip, ``<font>#U+XXXX`` for an emoji glyph, or
+``package/icons.json#<name>`` for an icon of an Iconify JSON icon set (an
+npm package of ``@iconify-json``).
 
 Everything here is deterministic: the same packages give byte-identical
 files.
@@ -225,6 +227,51 @@ PICTURES = [
      for cls, name in (('guitar', 'guitar'), ('piano', 'musical_keyboard'),
                        ('saxophone', 'saxophone'), ('trumpet', 'trumpet'),
                        ('violin', 'violin'))]
+
+# Iconify JSON icon sets (npm packages): emoji artworks of their own and
+# black icons ('icon': silhouettes, outlines). The icon of each class, by
+# its Iconify name; Iconify's ``noto`` (Noto Color Emoji again) and
+# ``emojione`` (the EmojiOne artwork of ruby-gemojione) are left out, as are
+# the streamline guitar and EmojiOne 1 saxophone (drawn with music notes
+# around them), the high-contrast Fluent drum (it reads as a face) and the
+# mdi violin (a body outline without neck).
+ICONIFY_ICONS = 'package/icons.json'
+_EMOJI_ICONS = (('violin', 'violin'), ('guitar', 'guitar'),
+                ('banjo', 'banjo'), ('drum', 'drum'), ('congas', 'long-drum'),
+                ('accordion', 'accordion'), ('piano', 'musical-keyboard'),
+                ('trumpet', 'trumpet'), ('flute', 'flute'),
+                ('saxophone', 'saxophone'))
+_FEW_EMOJI_ICONS = tuple(
+    (c, n) for c, n in _EMOJI_ICONS
+    if c in ('violin', 'guitar', 'drum', 'piano', 'trumpet', 'saxophone'))
+ICONIFY_SETS = (
+    ('@iconify-json/twemoji', 'emoji', _EMOJI_ICONS),
+    ('@iconify-json/openmoji', 'emoji', _EMOJI_ICONS),
+    ('@iconify-json/fluent-emoji', 'emoji', _EMOJI_ICONS),
+    ('@iconify-json/fluent-emoji-high-contrast', 'icon',
+     tuple(i for i in _EMOJI_ICONS if i[0] != 'drum')),
+    ('@iconify-json/noto-v1', 'emoji', _FEW_EMOJI_ICONS),
+    ('@iconify-json/emojione-v1', 'emoji',
+     tuple(i for i in _FEW_EMOJI_ICONS
+           if i[0] not in ('drum', 'saxophone'))),
+    ('@iconify-json/fxemoji', 'emoji',
+     tuple(i for i in _FEW_EMOJI_ICONS if i[0] not in ('drum', 'piano'))),
+    ('@iconify-json/streamline-emojis', 'emoji',
+     tuple(i for i in _FEW_EMOJI_ICONS if i[0] not in ('drum', 'guitar'))),
+    ('@iconify-json/game-icons', 'icon',
+     (('violin', 'violin'), ('guitar', 'guitar'), ('banjo', 'banjo'),
+      ('drum', 'drum'), ('drum', 'drum-kit'), ('xylophone', 'xylophone'),
+      ('accordion', 'accordion'), ('piano', 'musical-keyboard'),
+      ('piano', 'grand-piano'), ('trumpet', 'trumpet'), ('flute', 'flute'),
+      ('saxophone', 'saxophone'))),
+    ('@iconify-json/mdi', 'icon',
+     (('guitar', 'guitar-acoustic'),
+      ('guitar', 'guitar-electric'), ('piano', 'piano'),
+      ('trumpet', 'trumpet'), ('saxophone', 'saxophone'))),
+)
+PICTURES += [(cls, style, package, f'{ICONIFY_ICONS}#{name}')
+             for package, style, icons in ICONIFY_SETS
+             for cls, name in icons]
 
 # (class, package, source)
 RECORDINGS = [
@@ -502,8 +549,25 @@ class Licences:
             if not any(p.startswith('debian/') for p in patterns)
         })
         return (copyright_licence(text) or PLAIN_COPYRIGHT_LICENCES.get(package)
-                or ' / '.join(stanzas)
+                or ' / '.join(stanzas) or self._npm_licence(package)
                 or f'see /usr/share/doc/{package}/copyright')
+
+    def _npm_licence(self, package: str) -> Optional[str]:
+        """An npm package's ``license`` (``package/package.json``) with the
+        author of an Iconify set (``package/info.json``), else None."""
+        path = self.tree.path(package, 'package/package.json')
+        if not osp.exists(path):
+            return None
+        with open(path) as f:
+            licence = json.load(f).get('license')
+        info = self.tree.path(package, 'package/info.json')
+        if licence and osp.exists(info):
+            with open(info) as f:
+                author = json.load(f).get('author', {})
+            if author.get('name'):
+                licence += f"; author: {author['name']}"
+                licence += f" ({author['url']})" if author.get('url') else ''
+        return licence
 
     def _rcc_folder_licence(self, package: str, source: str):
         rel, _, entry = source.partition(':')
@@ -660,6 +724,28 @@ def render_svg(data: bytes, source: str, size: int = 4 * PICTURE_SIZE):
     return proc.stdout
 
 
+def iconify_svg(icon_set: bytes, name: str, source: str) -> bytes:
+    """The SVG of icon ``name`` of an Iconify JSON icon set: its ``body``
+    in a ``viewBox`` of its own or the set's size (an alias without
+    transformations is followed to its parent)."""
+    data = json.loads(icon_set)
+    aliases = data.get('aliases', {})
+    while name not in data['icons'] and name in aliases:
+        if set(aliases[name]) != {'parent'}:
+            raise AssetError(f'{source}: alias {name} transforms its parent')
+        name = aliases[name]['parent']
+    if name not in data['icons']:
+        raise AssetError(f'{source}: no icon {name}')
+    icon = data['icons'][name]
+    box = ' '.join(
+        str(icon.get(k, data.get(k, default)))
+        for k, default in (('left', 0), ('top', 0), ('width', 16),
+                           ('height', 16)))
+    return ('<svg xmlns="http://www.w3.org/2000/svg" '
+            'xmlns:xlink="http://www.w3.org/1999/xlink" '
+            f'viewBox="{box}">{icon["body"]}</svg>').encode()
+
+
 def render_emoji(font_path: str, codepoint: int) -> np.ndarray:
     """``[H, W, 4]`` uint8 of one emoji: in colour from a CBDT font (Noto
     Color Emoji has bitmaps at 109 px only), black from an outline font
@@ -727,6 +813,10 @@ def normalise_picture(tree: PackageTree, package: str, source: str):
         data = tree.read(package, rel)
         rgba = render_emoji(tree.path(package, rel), int(code, 16))
         data = data + code.encode()  # the glyph's identity
+    elif '.json#' in source:
+        rel, name = source.split('#')
+        data = iconify_svg(tree.read(package, rel), name, source)
+        rgba = decode_picture(render_svg(data, source), source)
     else:
         data = tree.read(package, source)
         rgba = decode_picture(data, source)
@@ -935,6 +1025,8 @@ class SoundfontRenderer:
 def _name(source: str) -> str:
     if '#U+' in source:
         return 'u' + source.split('#U+')[1].lower()
+    if '.json#' in source:
+        return source.split('#')[1].replace('-', '_')
     base = osp.splitext(osp.basename(source.split(':')[-1]))[0]
     return re.sub(r'[^A-Za-z0-9]+', '_', base).strip('_').lower()
 
@@ -954,6 +1046,13 @@ SOURCE_TAGS = {
     'sweethome3d-furniture': 'sh3d',
     'hydrogen-data': 'hydrogen',
 }
+
+
+def source_tag(package: str) -> str:
+    """The prefix of a package's files in the asset tree: its entry in
+    :data:`SOURCE_TAGS`, else its name without an npm scope
+    (``@iconify-json/fluent-emoji`` -> ``fluent-emoji``)."""
+    return SOURCE_TAGS.get(package, package.split('/')[-1])
 
 
 class AssetWriter:
@@ -1016,7 +1115,7 @@ def build_pictures(writer: AssetWriter, specs=PICTURES, log=print):
         if not writer.tree.has(package):
             skipped.append((source, f'package {package} not installed'))
             continue
-        rel = (f'pictures/{cls}/{SOURCE_TAGS.get(package, package)}_'
+        rel = (f'pictures/{cls}/{source_tag(package)}_'
                f'{name[0] if name else _name(source)}.png')
         if rel in writer.files:
             raise AssetError(f'{source} and {writer.files[rel]["source_file"]}'
@@ -1041,7 +1140,7 @@ def build_recordings(writer: AssetWriter, specs=RECORDINGS, log=print):
         if not writer.tree.has(package):
             skipped.append((source, f'package {package} not installed'))
             continue
-        rel = (f'recordings/{cls}/{SOURCE_TAGS.get(package, package)}_'
+        rel = (f'recordings/{cls}/{source_tag(package)}_'
                f'{_name(source)}.wav')
         try:
             data = writer.tree.read(package, source)
@@ -1127,7 +1226,7 @@ def build_backgrounds(writer: AssetWriter, globs=BACKGROUND_GLOBS,
         base = osp.splitext(osp.basename(source))[0]
         if any(fnmatch.fnmatchcase(base, p) for p in exclude):
             continue
-        rel = (f'backgrounds/{SOURCE_TAGS.get(package, package)}_'
+        rel = (f'backgrounds/{source_tag(package)}_'
                f'{_name(source)}.jpg')
         data = writer.tree.read(package, source)
         jpeg = normalise_background(data, source)

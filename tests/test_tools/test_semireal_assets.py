@@ -3,11 +3,13 @@ no downloads, no soundfont): the Qt ``.rcc`` reader on a bundle written
 to the documented format, alpha crop and background alpha, licences from
 DEP-5 copyright files and GCompris READMEs, manifest checksums and the
 index layout."""
+import base64
 import hashlib
 import io
 import json
 import os.path as osp
 import struct
+import tarfile
 import wave
 import zipfile
 import zlib
@@ -490,3 +492,91 @@ def test_cli_without_packages(tmp_path, capsys):
     assert index['classes'] == {}
     assert set(sa.CANDIDATE_CLASSES) <= set(index['excluded_classes'])
     assert '0 classes, 0 pictures' in capsys.readouterr().out
+
+
+def build_fake_iconify(root):
+    """An npm package of an Iconify JSON set (``package/icons.json``): a
+    16x16 icon whose body fills x 2-10, y 4-12, an alias of it, an alias
+    that flips it, and the set's licence and author."""
+    pkg = root / '@iconify-json/fake'
+    (pkg / 'package').mkdir(parents=True)
+    (pkg / 'package/icons.json').write_text(json.dumps(dict(
+        prefix='fake', width=16, height=16,
+        icons=dict(box=dict(body='<path d="M2 4h8v8H2z" fill="#0a0"/>'),
+                   wide=dict(body='<path d="M0 0h32v8H0z"/>', width=32)),
+        aliases=dict(square=dict(parent='box'),
+                     flipped=dict(parent='box', hFlip=True)))))
+    (pkg / 'package/package.json').write_text(
+        json.dumps(dict(name='@iconify-json/fake', license='CC-BY-4.0')))
+    (pkg / 'package/info.json').write_text(json.dumps(
+        dict(author=dict(name='Someone', url='https://example.org'))))
+    (pkg / '.version').write_text('1.0.0\n')
+
+
+def test_iconify_icons(tmp_path):
+    """An Iconify icon (``package/icons.json#<name>``) is drawn from its
+    body in the set's (or its own) view box, an alias is followed, one with
+    a transformation is skipped, and the licence names the set's author;
+    the file is named after the package without its npm scope."""
+    build_fake_iconify(tmp_path / 'packages')
+    pictures = [(cls, 'icon', '@iconify-json/fake', f'package/icons.json#{n}')
+                for cls, n in (('violin', 'box'), ('cello', 'square'),
+                               ('drum', 'wide'), ('piano', 'flipped'),
+                               ('flute', 'none'))]
+    out = tmp_path / 'semireal'
+    sa.build_asset_tree(
+        str(tmp_path / 'packages'), str(out), pictures=pictures,
+        recordings=[], soundfonts={}, backgrounds=[], log=lambda m: None)
+    box = np.asarray(Image.open(out / 'pictures/violin/fake_box.png'))
+    # cropped to the square body, then scaled to the longest side
+    assert box.shape == (256, 256, 4)
+    assert (box[8:-8, 8:-8, 3] == 255).all()
+    assert tuple(box[128, 128, :3]) == (0, 170, 0)
+    alias = np.asarray(Image.open(out / 'pictures/cello/fake_square.png'))
+    assert np.array_equal(alias, box)
+    wide = np.asarray(Image.open(out / 'pictures/drum/fake_wide.png'))
+    assert wide.shape == (64, 256, 4)
+    manifest = json.loads((out / 'manifest.json').read_text())
+    files = {e['path']: e for e in manifest['files']}
+    assert files['pictures/violin/fake_box.png']['licence'] == (
+        'CC-BY-4.0; author: Someone (https://example.org)')
+    assert files['pictures/violin/fake_box.png']['package_version'] == '1.0.0'
+    skipped = {s['source']: s['reason'] for s in manifest['skipped']}
+    assert 'transforms its parent' in skipped['package/icons.json#flipped']
+    assert 'no icon none' in skipped['package/icons.json#none']
+
+
+def test_npm_packages_are_checked_and_unpacked(tmp_path):
+    """``unpack_npm`` reads the version's ``dist`` from the registry,
+    refuses a tarball whose SHA-512 differs from the registry's, unpacks
+    it with its ``.version`` and skips it the second time."""
+    tool = load_tool('tools/dataset_converters/semireal_assets.py')
+    registry = tmp_path / 'registry'
+    tgz = registry / 'fake-1.0.0.tgz'
+    (registry / '@iconify-json/fake').mkdir(parents=True)
+    member = tmp_path / 'icons.json'
+    member.write_text('{"icons": {}}')
+    with tarfile.open(tgz, 'w:gz') as tar:
+        tar.add(member, 'package/icons.json')
+
+    def publish(data: bytes) -> None:
+        digest = base64.b64encode(hashlib.sha512(data).digest()).decode()
+        (registry / '@iconify-json/fake/1.0.0').write_text(json.dumps(dict(
+            dist=dict(tarball=tgz.as_uri(), integrity=f'sha512-{digest}'))))
+
+    publish(b'other bytes')
+    downloads, packages = tmp_path / 'dl', tmp_path / 'packages'
+    downloads.mkdir()
+    with pytest.raises(SystemExit, match='SHA-512 mismatch'):
+        tool.unpack_npm('@iconify-json/fake', '1.0.0', str(downloads),
+                        str(packages), registry=registry.as_uri())
+    assert not (packages / '@iconify-json/fake/.version').exists()
+    publish(tgz.read_bytes())
+    tool.unpack_npm('@iconify-json/fake', '1.0.0', str(downloads),
+                    str(packages), registry=registry.as_uri())
+    pkg = packages / '@iconify-json/fake'
+    assert (pkg / 'package/icons.json').read_text() == '{"icons": {}}'
+    assert (pkg / '.version').read_text() == '1.0.0\n'
+    tgz.unlink()  # the second run neither downloads nor unpacks
+    tool.unpack_npm('@iconify-json/fake', '1.0.0', str(downloads),
+                    str(packages), registry=registry.as_uri())

@@ -47,8 +47,12 @@ def parse_args(argv=None):
 
 
 def run_tool(*cmd: str) -> None:
+    """Run a tool of this repository; when it fails, exit with its status
+    (its own error message is the last thing printed)."""
     print('+', ' '.join(cmd), flush=True)
-    subprocess.run([sys.executable, *cmd], cwd=REPO, check=True)
+    code = subprocess.run([sys.executable, *cmd], cwd=REPO).returncode
+    if code:
+        sys.exit(code)
 
 
 def main(argv=None):

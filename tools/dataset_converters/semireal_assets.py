@@ -2,7 +2,10 @@
 
 Data-only Debian packages are fetched with ``apt-get download`` and
 unpacked with ``dpkg-deb -x`` under ``<out>/packages/<pkg>/`` (nothing is
-installed system-wide); the tools (``librsvg2-bin`` for ``rsvg-convert``,
+installed system-wide); the npm packages of Iconify icon sets are fetched
+from the npm registry at pinned versions, checked against the registry's
+SHA-512 and unpacked the same way (``<out>/packages/@iconify-json/<set>/``);
+the tools (``librsvg2-bin`` for ``rsvg-convert``,
 ``libfluidsynth3``) are ``apt-get install``-ed when missing and PyPI
 ``pyfluidsynth`` is pip-installed into this Python. Every step skips what
 is already there, so a second run only re-checks. The asset tree is
@@ -15,8 +18,10 @@ Example::
     python tools/dataset_converters/semireal_assets.py --skip-install
 """
 import argparse
+import base64
 import ctypes.util
 import glob
+import hashlib
 import importlib.util
 import json
 import os
@@ -24,7 +29,9 @@ import os.path as osp
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
+import urllib.request
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO not in sys.path:
@@ -49,6 +56,20 @@ DATA_PACKAGES = (
     'sweethome3d-furniture',
     'hydrogen-data',
 )
+# npm packages (Iconify JSON icon sets), pinned: name -> version
+NPM_PACKAGES = {
+    '@iconify-json/twemoji': '1.2.5',
+    '@iconify-json/openmoji': '1.2.29',
+    '@iconify-json/fluent-emoji': '1.2.7',
+    '@iconify-json/fluent-emoji-high-contrast': '1.2.6',
+    '@iconify-json/noto-v1': '1.2.5',
+    '@iconify-json/emojione-v1': '1.2.3',
+    '@iconify-json/fxemoji': '1.2.2',
+    '@iconify-json/streamline-emojis': '1.2.4',
+    '@iconify-json/game-icons': '1.2.4',
+    '@iconify-json/mdi': '1.2.3',
+}
+NPM_REGISTRY = 'https://registry.npmjs.org'
 # Debian packages providing a tool: (package, check)
 TOOL_PACKAGES = (
     ('librsvg2-bin', lambda: shutil.which('rsvg-convert') is not None),
@@ -118,7 +139,53 @@ def unpack_package(package: str, debs_dir: str, packages_dir: str) -> None:
     log(f'  {package} {version}: unpacked')
 
 
-def install(out: str, packages=DATA_PACKAGES) -> str:
+def verify_integrity(data: bytes, integrity: str, what: str) -> None:
+    """Exit unless ``data`` matches an npm ``dist.integrity`` string
+    (``sha512-<base64>``)."""
+    algo, _, expected = integrity.partition('-')
+    if algo != 'sha512':
+        sys.exit(f'error: {what}: unsupported integrity {algo}')
+    actual = base64.b64encode(hashlib.sha512(data).digest()).decode()
+    if actual != expected:
+        sys.exit(f'error: {what}: SHA-512 mismatch (registry {expected}, '
+                 f'downloaded {actual})')
+
+
+def unpack_npm(name: str, version: str, downloads_dir: str,
+               packages_dir: str, registry: str = NPM_REGISTRY) -> None:
+    """Download ``name@version`` from the npm registry (kept in
+    ``downloads_dir``) and unpack it into ``packages_dir/name`` (skipped
+    when its ``.version`` exists)."""
+    target = osp.join(packages_dir, name)
+    if osp.exists(osp.join(target, '.version')):
+        log(f'  {name}: unpacked already')
+        return
+    try:
+        with urllib.request.urlopen(f'{registry}/{name}/{version}') as r:
+            dist = json.load(r)['dist']
+        tgz = osp.join(downloads_dir, osp.basename(dist['tarball']))
+        if not osp.exists(tgz):
+            with urllib.request.urlopen(dist['tarball']) as r:
+                data = r.read()
+            verify_integrity(data, dist['integrity'], f'{name}@{version}')
+            with open(tgz, 'wb') as f:
+                f.write(data)
+    except OSError as e:
+        sys.exit(f'error: {name}@{version}: cannot fetch from {registry}: '
+                 f'{e}')
+    with open(tgz, 'rb') as f:
+        verify_integrity(f.read(), dist['integrity'], tgz)
+    shutil.rmtree(target, ignore_errors=True)
+    os.makedirs(target)
+    with tarfile.open(tgz) as tar:
+        tar.extractall(target, filter='data')
+    with open(osp.join(target, '.version'), 'w') as f:
+        f.write(version + '\n')
+    log(f'  {name} {version}: unpacked')
+
+
+def install(out: str, packages=DATA_PACKAGES,
+            npm_packages=NPM_PACKAGES) -> str:
     """Install the tools and unpack the data packages; returns the folder
     of unpacked packages."""
     debs_dir = osp.join(out, 'debs')
@@ -138,6 +205,9 @@ def install(out: str, packages=DATA_PACKAGES) -> str:
     for i, package in enumerate(packages):
         log(f' ({i + 1}/{len(packages)}) {package}')
         unpack_package(package, debs_dir, packages_dir)
+    for i, (name, version) in enumerate(npm_packages.items()):
+        log(f' ({i + 1}/{len(npm_packages)}) {name}')
+        unpack_npm(name, version, debs_dir, packages_dir)
     return packages_dir
 
 
@@ -149,7 +219,7 @@ def folder_size(path: str) -> int:
 
 def summary(index: dict, root: str) -> str:
     """A table: per class, pictures per style, recordings, renders."""
-    styles = ('photo', 'drawing', 'emoji', 'clipart')
+    styles = ('photo', 'drawing', 'emoji', 'clipart', 'icon')
     head = (f'{"class":<10} {"group":<10} ' +
             ' '.join(f'{s:>7}' for s in styles) + f' {"recs":>5} ' +
             ' '.join(f'{s:>9}' for s in sa.SOUNDFONTS))
