@@ -226,7 +226,8 @@ def spawn_worker(cmd: List[str],
     ``rassu_mm`` it imported as ``rassu_mm``; see :func:`worker_reply`).
 
     Raises:
-        RuntimeError: The worker imported another ``rassu_mm``.
+        RuntimeError: The worker exited before answering (its error is
+            on stderr above), or imported another ``rassu_mm``.
     """
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [tree] + os.environ.get('PYTHONPATH', '').split(os.pathsep)))
@@ -237,7 +238,14 @@ def spawn_worker(cmd: List[str],
         env=env,
         cwd=cwd,
         text=True)
-    hello = json.loads(proc.stdout.readline())
+    line = proc.stdout.readline()
+    if not line:
+        proc.stdin.close()
+        code = proc.wait()
+        proc.stdout.close()
+        raise RuntimeError(f'the worker for {tree} exited with status '
+                           f'{code} before answering (its error is above)')
+    hello = json.loads(line)
     if not hello['rassu_mm'].startswith(osp.join(tree, 'rassu_mm')):
         proc.stdin.close()
         proc.wait()

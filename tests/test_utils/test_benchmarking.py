@@ -82,3 +82,13 @@ def test_compared_trees_and_turns(tmp_path):
         assert trees == dict(this=REPO_ROOT, ref=str(tmp_path))
     assert [benchmarking.in_turn(trees, i) for i in range(3)] == [
         ['ref', 'this'], ['this', 'ref'], ['ref', 'this']]
+
+
+def test_a_worker_that_dies_before_answering_is_named(tmp_path):
+    """A worker that exits before its first answer (a config it cannot
+    load, say) raises an error naming its tree and exit status, not a
+    JSON decoding error of the empty line."""
+    cmd = [sys.executable, '-c', 'import sys; sys.exit(3)']
+    with pytest.raises(RuntimeError,
+                       match=f'worker for {tmp_path} exited with status 3'):
+        benchmarking.spawn_worker(cmd, str(tmp_path))
