@@ -75,7 +75,7 @@ def test_summarise_and_table():
 def _runs(values, split='test', metric='mIoU'):
     return [
         dict(seed=s, metrics={split: {metric: v}}) if v is not None else
-        dict(seed=s, error='not run yet') for s, v in enumerate(values)
+        dict(seed=s, error=ablation.NOT_RUN) for s, v in enumerate(values)
     ]
 
 
@@ -252,6 +252,34 @@ def test_main_resumes_and_reads_the_old_format(tmp_path, monkeypatch):
         report = f.read()
     assert '### test_zero_audio (audio zeroed)' in report
     assert '| +MoHE | 2 | +0.200 [+0.200, +0.200] | - |' in report
+
+
+def test_run_seeds_trains_only_those_and_reads_the_rest(
+        tmp_path, monkeypatch):
+    work = str(tmp_path / 'work')
+    values = {(r, s): 0.5 + 0.1 * s for r in ('baseline', 'mohe')
+              for s in range(3)}
+    launch, calls = _fake_launch(values)
+    monkeypatch.setattr(ablation, 'launch', launch)
+    monkeypatch.setattr(ablation, 'prepare_data', lambda cfg, bench: None)
+    argv = ['--rows', 'baseline', 'mohe', '--seeds', '3', '--work-dir', work]
+    # seed 1 alone: seeds 0 and 2 are missing, which is not a failure
+    assert ablation.main(argv + ['--run-seeds', '1']) == 0
+    assert sorted(calls) == [
+        osp.join(work, r, 'seed_1') for r in ('baseline', 'mohe')]
+    # then seeds 0 and 2 (another process or sitting): seed 1 is read
+    calls.clear()
+    assert ablation.main(argv + ['--run-seeds', '2', '0']) == 0
+    assert sorted(calls) == sorted(
+        osp.join(work, r, f'seed_{s}') for r in ('baseline', 'mohe')
+        for s in (0, 2))
+    with open(osp.join(work, 'ablation.json')) as f:
+        summary = json.load(f)
+    for row in summary['rows']:
+        assert [r['metrics']['test']['mIoU'] for r in row['runs']] == \
+            pytest.approx([0.5, 0.6, 0.7])
+    with pytest.raises(SystemExit):
+        ablation.parse_args(argv + ['--run-seeds', '3'])
 
 
 def _worker_run(run_dir, data, argv, name, monkeypatch):

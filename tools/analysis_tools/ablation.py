@@ -45,6 +45,10 @@ Examples::
     python tools/analysis_tools/ablation.py --benchmark sr_music --jobs 2
     # two rows, one seed; a row can also be given as NAME=CONFIG
     python tools/analysis_tools/ablation.py --rows baseline full --seeds 1
+    # seed 1 of a 3-seed ablation only (e.g. beside another process that
+    # runs seed 0 or 2 of the same rows and work dir)
+    python tools/analysis_tools/ablation.py --benchmark sr_music \
+        --seeds 3 --run-seeds 1
     # the tables of the runs finished so far, running nothing
     python tools/analysis_tools/ablation.py --max-iters 300 --collect
 """
@@ -126,6 +130,7 @@ METRICS = ('mIoU', 'F-score', 'BLEU-4', 'METEOR', 'CIDEr')
 AUDIO_METRICS = ('mIoU', 'F-score')  # of the zero-audio drop
 ZERO_AUDIO_SUFFIX = '_zero_audio'
 MIN_FLAT_POINTS = 3
+NOT_RUN = 'not run yet'  # the error of a run that was only to be read
 SEMIREAL_ASSETS = 'data/assets/semireal/index.json'
 
 
@@ -148,6 +153,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         '(no reference row); default: all of them')
     parser.add_argument(
         '--seeds', type=int, default=3, help='seeds 0..N-1 per row')
+    parser.add_argument(
+        '--run-seeds',
+        type=int,
+        nargs='+',
+        help='train and test only these of the seeds 0..N-1; the others '
+        'are read where finished, as with --collect (so that several '
+        'processes, or sittings, can share one ablation seed by seed)')
     parser.add_argument(
         '--max-iters',
         type=int,
@@ -207,6 +219,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.jobs < 1:
         parser.error('--seeds and --jobs must be >= 1')
+    if args.run_seeds and not set(args.run_seeds) <= set(range(args.seeds)):
+        parser.error(f'--run-seeds must be among 0..{args.seeds - 1}')
     if args.max_iters is not None and args.max_iters < 1:
         parser.error('--max-iters must be >= 1')
     if args.val_interval is not None and args.val_interval < 0:
@@ -570,7 +584,10 @@ def read_result(path: str) -> dict:
 
 def run_one(name: str, config: str, seed: int, args: argparse.Namespace,
             threads: int) -> dict:
-    """Train and test one (row, seed), or read its earlier result."""
+    """Train and test one (row, seed), or read its earlier result (only
+    read with ``--collect`` or for a seed not in ``--run-seeds``)."""
+    collect = args.collect or (args.run_seeds is not None
+                               and seed not in args.run_seeds)
     run_dir = osp.join(args.work_dir, name, f'seed_{seed}')
     done = osp.join(run_dir, 'metrics.json')
     result = read_result(done) if osp.isfile(done) else None
@@ -578,9 +595,9 @@ def run_one(name: str, config: str, seed: int, args: argparse.Namespace,
         s.name for s in resolve_splits(args.splits, args.zero_audio)
         if result is None or s.name not in result['metrics']
     ]
-    if lacking and args.collect and result is None:
-        return dict(seed=seed, error='not run yet')
-    if lacking and not args.collect:
+    if lacking and collect and result is None:
+        return dict(seed=seed, error=NOT_RUN)
+    if lacking and not collect:
         if result is not None:
             print(f'[{name} seed {seed}] {done} lacks split(s) {lacking}: '
                   'training and testing again', flush=True)
@@ -889,10 +906,12 @@ def main(argv=None) -> int:
     with open(osp.join(args.work_dir, 'ablation.md'), 'w') as f:
         f.write(report)
     print('\n' + report)
-    failed = [key for key, result in results.items() if 'error' in result]
-    if args.collect:
-        print(f'{len(failed)} run(s) not finished: {failed}')
-        return 0
+    missing = [key for key, result in results.items()
+               if result.get('error') == NOT_RUN]
+    if missing:
+        print(f'{len(missing)} run(s) not finished: {missing}')
+    failed = [key for key, result in results.items()
+              if result.get('error', NOT_RUN) != NOT_RUN]
     if failed:
         print(f'{len(failed)} run(s) failed: {failed}')
     return 1 if failed else 0
