@@ -1,10 +1,13 @@
 """tools/misc/pretrain_semireal.py: the three stand-in encoders, trained
 briefly on a tiny generated sr-Music, load strictly into the sr-Music
 config (the weights in the model equal the saved ones)."""
+import json
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from mmengine.config import Config
 
 from mmseg.registry import MODELS
@@ -15,11 +18,26 @@ from rassu_mm.testing import (load_tool, repo_path, write_caption_tokenizer,
 CONFIG = repo_path('configs', 'semireal', 'ssuformer_sr_music.py')
 
 
+def write_tiny_concepts(root):
+    """A concept tree of two RGBA squares and their phrases."""
+    (root / 'pictures').mkdir(parents=True)
+    concepts = []
+    for name, colour in (('red-apple', (200, 0, 0)), ('tree', (0, 160, 0))):
+        rgba = np.zeros((16, 16, 4), np.uint8)
+        rgba[2:14, 4:12] = (*colour, 255)
+        Image.fromarray(rgba).save(root / 'pictures' / f'{name}.png')
+        concepts.append(dict(path=f'pictures/{name}.png',
+                             text='a ' + name.replace('-', ' '), set='t'))
+    (root / 'index.json').write_text(json.dumps(dict(concepts=concepts)))
+    return str(root)
+
+
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp('sr')
     assets, data = write_tiny_semireal_set(str(root), (6, 0, 3, 3), 2,
                                            (64, 64))
+    concepts = write_tiny_concepts(root / 'concepts')
     tool = load_tool('tools/misc/pretrain_semireal.py')
     outs, reports = {}, {}
     for encoder, out in (('audio', 'audio.pth'), ('backbone', 'bb.pth'),
@@ -27,7 +45,8 @@ def trained(tmp_path_factory):
         outs[encoder] = str(root / out)
         reports[encoder] = tool.main([
             encoder, CONFIG, '--data-root', data, '--asset-root', assets,
-            '--out', outs[encoder], '--iters', '2', '--batch-size', '4'
+            '--out', outs[encoder], '--iters', '2', '--batch-size', '4',
+            '--concepts', concepts
         ])
     return root, data, outs, reports
 
@@ -56,6 +75,18 @@ def test_reports_cover_both_test_splits(trained):
                                   if isinstance(v, float)), (encoder, split)
     assert osp.isfile(outs['audio'] + '.json')
     assert osp.isfile(osp.join(outs['clip'], 'report.json'))
+    assert reports['clip']['num_concept_pictures'] == 2
+
+
+def test_clip_tokenizer_knows_the_concepts(trained):
+    """The concept phrases mixed into CLIP's batches are in its
+    tokenizer's vocabulary (no unknown token)."""
+    from transformers import AutoTokenizer
+    _, _, outs, _ = trained
+    tokenizer = AutoTokenizer.from_pretrained(outs['clip'])
+    ids = tokenizer('a red apple')['input_ids']
+    assert tokenizer.unk_token_id not in ids
+    assert tokenizer.decode(ids, skip_special_tokens=True) == 'a red apple'
 
 
 def test_config_loads_all_three_strictly(trained):

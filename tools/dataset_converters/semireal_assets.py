@@ -10,7 +10,10 @@ the tools (``librsvg2-bin`` for ``rsvg-convert``,
 ``pyfluidsynth`` is pip-installed into this Python. Every step skips what
 is already there, so a second run only re-checks. The asset tree is
 ``<out>/semireal/`` (``index.json``, ``manifest.json``; see
-``docs/semireal.md`` section 1).
+``docs/semireal.md`` section 1); the icons of the same Iconify sets that
+show no instrument are rendered into ``<out>/concepts/``, the generic
+picture-text corpus of the stand-in CLIP
+(``rassu_mm/datasets/concept_pictures.py``).
 
 Example::
 
@@ -38,6 +41,8 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from rassu_mm.datasets import semireal_assets as sa  # noqa: E402
+from rassu_mm.datasets.concept_pictures import \
+    build_concept_tree  # noqa: E402
 from rassu_mm.datasets.semireal import STYLE_WORDS  # noqa: E402
 
 # data-only packages: unpacked, never installed
@@ -196,14 +201,14 @@ def install(out: str, packages=DATA_PACKAGES,
     os.makedirs(packages_dir, exist_ok=True)
     missing = [p for p, check in TOOL_PACKAGES if not check()]
     if missing:
-        log(f'[1/3] apt-get install {" ".join(missing)}')
+        log(f'[1/4] apt-get install {" ".join(missing)}')
         apt(['install', '-y', '--no-install-recommends', *missing])
     else:
-        log('[1/3] tools: rsvg-convert and libfluidsynth found')
+        log('[1/4] tools: rsvg-convert and libfluidsynth found')
     for pip_name, module in PIP_PACKAGES:
         if importlib.util.find_spec(module) is None:
             run([sys.executable, '-m', 'pip', 'install', pip_name])
-    log(f'[2/3] data packages into {packages_dir}')
+    log(f'[2/4] data packages into {packages_dir}')
     for i, package in enumerate(packages):
         log(f' ({i + 1}/{len(packages)}) {package}')
         unpack_package(package, debs_dir, packages_dir)
@@ -273,7 +278,7 @@ def main(argv=None) -> dict:
     elif not osp.isdir(packages_dir):
         sys.exit(f'error: --skip-install but no {packages_dir}')
     root = osp.join(args.out, 'semireal')
-    log(f'[3/3] normalising into {root}')
+    log(f'[3/4] normalising into {root}')
     try:
         index = sa.build_asset_tree(packages_dir, root,
                                     renders_per_class=args.renders_per_class,
@@ -284,8 +289,13 @@ def main(argv=None) -> dict:
     log(summary(index, root))
     with open(osp.join(root, 'manifest.json')) as f:
         n_files = len(json.load(f)['files'])
-    log(f'{n_files} files, {folder_size(root) / 2**20:.1f} MiB in {root}, '
-        f'{time.time() - start:.0f} s')
+    log(f'{n_files} files, {folder_size(root) / 2**20:.1f} MiB in {root}')
+    concepts_root = osp.join(args.out, 'concepts')
+    log(f'[4/4] concept pictures for the stand-in CLIP into {concepts_root}')
+    concepts = build_concept_tree(packages_dir, concepts_root, log=log)
+    log(f'{len(concepts["concepts"])} concept pictures, '
+        f'{folder_size(concepts_root) / 2**20:.1f} MiB; '
+        f'{time.time() - start:.0f} s in all')
     return index
 
 

@@ -39,6 +39,7 @@ from tqdm import tqdm
 from mmseg.registry import MODELS
 
 from rassu_mm.datasets.batch_augment import augment_pairs, box_crops
+from rassu_mm.datasets.concept_pictures import load_concepts, paste_concepts
 
 CLIP_SIZES = dict(
     vision=dict(
@@ -356,8 +357,12 @@ def pretrain_clip(cfg: Config, args) -> dict:
     clips = load_clips(args.data_root, 'train')
     frames, owner, masks, texts, labels = region_examples(
         args.data_root, args.asset_root, clips)
+    concepts, concept_texts = ([], [])
+    if args.concept_share > 0:
+        concepts, concept_texts = load_concepts(args.concepts)
     tokenizer = train_caption_tokenizer(
-        [t for variants in texts for t in variants], vocab_size=2000)
+        [t for variants in texts for t in variants] + concept_texts,
+        vocab_size=8000)
     model = build_clip(tokenizer)
     gen = torch.Generator().manual_seed(args.seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr,
@@ -365,17 +370,28 @@ def pretrain_clip(cfg: Config, args) -> dict:
     sched = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, args.lr, total_steps=args.iters, pct_start=0.1)
     image_size = model.config.vision_config.image_size
+    num_concepts = round(args.concept_share * args.batch_size)
     model.train()
     bar = tqdm(range(args.iters), desc='clip')
     for _ in bar:
-        idx = torch.randint(len(owner), (args.batch_size, ), generator=gen)
+        idx = torch.randint(len(owner), (args.batch_size - num_concepts, ),
+                            generator=gen).numpy()
         chosen = [
             texts[i][int(torch.randint(len(texts[i]), (1, ), generator=gen))]
             for i in idx.tolist()
         ]
+        views = [frames[owner[idx]]], [masks[idx]]
+        if num_concepts:
+            picked = torch.randint(len(concepts), (num_concepts, ),
+                                   generator=gen).tolist()
+            pasted = paste_concepts([concepts[i] for i in picked],
+                                    *frames.shape[1:3], gen)
+            views[0].append(pasted[0])
+            views[1].append(pasted[1])
+            chosen += [concept_texts[i] for i in picked]
         batch = augment_pairs(
-            torch.from_numpy(frames[owner[idx.numpy()]]),
-            torch.from_numpy(masks[idx.numpy()]),
+            torch.from_numpy(np.concatenate(views[0])),
+            torch.from_numpy(np.concatenate(views[1])),
             gen,
             crop_prob=args.crop_prob)
         pixels = clip_pixels(*batch, image_size)
@@ -395,6 +411,7 @@ def pretrain_clip(cfg: Config, args) -> dict:
         sched.step()
         bar.set_postfix(loss=f'{loss.item():.3f}')
     report = dict(num_train_examples=len(owner),
+                  num_concept_pictures=len(concepts),
                   train=zero_shot(model, tokenizer, frames, owner, masks,
                                   labels))
     for split in ('test', 'test_real'):
@@ -473,6 +490,14 @@ def parse_args(argv=None):
     parser.add_argument(
         '--crop-prob', type=float, default=0.5,
         help='clip: share of training views zoomed onto the object box')
+    parser.add_argument(
+        '--concepts', default='data/assets/concepts',
+        help='clip: the concept picture tree (generic named icons, no '
+        'instrument) mixed into every batch')
+    parser.add_argument(
+        '--concept-share', type=float, default=0.5,
+        help='clip: share of each batch drawn from --concepts (0: '
+        'sr-Music pairs only)')
     args = parser.parse_args(argv)
     for key, value in DEFAULTS[args.encoder].items():
         if getattr(args, key) is None:
