@@ -76,6 +76,8 @@ def test_reports_cover_both_test_splits(trained):
     assert osp.isfile(outs['audio'] + '.json')
     assert osp.isfile(osp.join(outs['clip'], 'report.json'))
     assert reports['clip']['num_concept_pictures'] == 2
+    per_class = reports['clip']['test']['zero_shot_top1_per_class']
+    assert per_class and all(0 <= v <= 1 for v in per_class.values())
 
 
 def test_clip_tokenizer_knows_the_concepts(trained):

@@ -326,7 +326,8 @@ def text_embeds(model, tokens) -> torch.Tensor:
 def zero_shot(model, tokenizer, frames, owner, masks, labels) -> dict:
     """Top-1 of ``'a <class>'`` over the classes on single-object
     examples, each seen as MCM sees it (the masked frame) and as a crop
-    (the masked frame zoomed onto the object's box)."""
+    (the masked frame zoomed onto the object's box); the crops' top-1
+    per class too."""
     keep = labels >= 0
     prompts = tokenizer([f'a {c}' for c in class_names()],
                         padding=True, return_tensors='pt')
@@ -344,9 +345,13 @@ def zero_shot(model, tokenizer, frames, owner, masks, labels) -> dict:
                                      model.config.vision_config.image_size)
                 image = F.normalize(image_embeds(model, pixels), dim=-1)
                 preds[name].append((image @ text.T).argmax(1))
+    crop = torch.cat(preds['crop']).numpy()
+    names = class_names()
     return dict(
-        zero_shot_top1=float(
-            (torch.cat(preds['crop']).numpy() == labels[keep]).mean()),
+        zero_shot_top1=float((crop == labels[keep]).mean()),
+        zero_shot_top1_per_class={
+            names[c]: float((crop[labels[keep] == c] == c).mean())
+            for c in np.unique(labels[keep])},
         zero_shot_top1_masked_frame=float(
             (torch.cat(preds['frame']).numpy() == labels[keep]).mean()),
         num_crops=int(keep.sum()))
