@@ -46,7 +46,8 @@ def trained(tmp_path_factory):
         reports[encoder] = tool.main([
             encoder, CONFIG, '--data-root', data, '--asset-root', assets,
             '--out', outs[encoder], '--iters', '2', '--batch-size', '4',
-            '--concepts', concepts
+            *(['--concepts', concepts, '--concept-share', '0.5']
+              if encoder == 'clip' else [])
         ])
     return root, data, outs, reports
 

@@ -13,7 +13,9 @@ on the held-out ``test`` and ``test_real`` splits (``docs/semireal.md``):
   class; saved as the backbone's state dict (for its ``init_cfg``).
 - ``clip``: a small ``transformers`` ``CLIPModel`` trained contrastively on
   masked frames (one object, or the sounding objects) and their phrases or
-  captions, saved with its tokenizer as a folder (for ``clip_pretrained``).
+  captions, saved with its tokenizer as a folder (for ``clip_pretrained``);
+  ``--concept-share`` mixes named non-instrument icons into its batches
+  (``rassu_mm/datasets/concept_pictures.py``).
 
 Each writes ``<out>.json`` (``<out>/report.json`` for CLIP) with its
 accuracies. Example::
@@ -500,9 +502,10 @@ def parse_args(argv=None):
         help='clip: the concept picture tree (generic named icons, no '
         'instrument) mixed into every batch')
     parser.add_argument(
-        '--concept-share', type=float, default=0.5,
-        help='clip: share of each batch drawn from --concepts (0: '
-        'sr-Music pairs only)')
+        '--concept-share', type=float, default=0.,
+        help='clip: share of each batch drawn from --concepts (default 0: '
+        'sr-Music pairs only; docs/semireal.md section 3 has the measured '
+        'shares)')
     args = parser.parse_args(argv)
     for key, value in DEFAULTS[args.encoder].items():
         if getattr(args, key) is None:
