@@ -118,3 +118,10 @@ def test_a_file_of_another_encoder_is_refused(trained):
     model = MODELS.build(cfg)
     with pytest.raises(PretrainedKeysError, match='bb.pth'):
         model.audio_encoder.init_weights()
+
+
+def test_concept_share_out_of_range_is_refused(capsys):
+    tool = load_tool('tools/misc/pretrain_semireal.py')
+    with pytest.raises(SystemExit):
+        tool.parse_args(['clip', CONFIG, '--concept-share', '1'])
+    assert '--concept-share must be in [0, 1)' in capsys.readouterr().err

@@ -507,6 +507,9 @@ def parse_args(argv=None):
         'sr-Music pairs only; docs/semireal.md section 3 has the measured '
         'shares)')
     args = parser.parse_args(argv)
+    if not 0 <= args.concept_share < 1:
+        parser.error(f'--concept-share must be in [0, 1), got '
+                     f'{args.concept_share}')
     for key, value in DEFAULTS[args.encoder].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
