@@ -191,3 +191,26 @@ def paste_concepts(pictures: Sequence[np.ndarray], height: int, width: int,
         frames[i, y:y + h, x:x + w] = (pic[..., :3] * alpha).round()
         masks[i, y:y + h, x:x + w] = pic[..., 3] >= 128
     return frames, masks
+
+
+def overlay_concepts(frames: torch.Tensor, labels: torch.Tensor,
+                     pictures: Sequence[np.ndarray], label: int,
+                     gen: torch.Generator, scale=(0.3, 0.65)):
+    """Paste one picture over each frame as an occluding object of class
+    ``label``, placed and sized as in :func:`paste_concepts`.
+
+    Args:
+        frames (Tensor): uint8 RGB ``[B, H, W, 3]``, one per picture.
+        labels (Tensor): int64 class maps ``[B, H, W]``.
+
+    Returns:
+        tuple: new frames and labels (the inputs are left as they were);
+        inside each picture's mask (alpha >= 128) the picture's pixels and
+        ``label``.
+    """
+    pasted, masks = paste_concepts(pictures, *frames.shape[1:3], gen, scale)
+    masks = torch.from_numpy(masks)
+    frames, labels = frames.clone(), labels.clone()
+    frames[masks] = torch.from_numpy(pasted)[masks]
+    labels[masks] = label
+    return frames, labels

@@ -122,6 +122,33 @@ def test_pasted_masks_are_the_pictures_alpha():
         again[1], masks)
 
 
+def test_overlay_is_the_paste_inside_its_mask_and_the_frame_outside():
+    """Inside each pasted mask the frame takes the picture's pixels and the
+    label the given class; outside both stay as they were; the inputs are
+    not changed."""
+    rng = np.random.default_rng(1)
+    pictures = [rng.integers(1, 256, (h, w, 4), dtype=np.uint8)
+                for h, w in ((20, 12), (8, 30))]
+    for pic in pictures:
+        pic[..., 3] = np.where(rng.random(pic.shape[:2]) < 0.6, 255, 0)
+    frames = torch.from_numpy(rng.integers(0, 256, (2, 32, 36, 3),
+                                           dtype=np.uint8))
+    labels = torch.from_numpy(rng.integers(0, 5, (2, 32, 36)))
+    before = frames.clone(), labels.clone()
+    out, out_labels = cp.overlay_concepts(
+        frames, labels, pictures, 9, torch.Generator().manual_seed(3))
+    pasted, masks = cp.paste_concepts(pictures, 32, 36,
+                                      torch.Generator().manual_seed(3),
+                                      scale=(0.3, 0.65))
+    masks = torch.from_numpy(masks)
+    assert masks.any(dim=(1, 2)).all()
+    assert torch.equal(out[masks], torch.from_numpy(pasted)[masks])
+    assert torch.equal(out[~masks], frames[~masks])
+    assert (out_labels[masks] == 9).all()
+    assert torch.equal(out_labels[~masks], labels[~masks])
+    assert torch.equal(frames, before[0]) and torch.equal(labels, before[1])
+
+
 def test_the_concept_sets_are_installed():
     tool = load_tool('tools/dataset_converters/semireal_assets.py')
     assert set(cp.CONCEPT_SETS) <= set(tool.NPM_PACKAGES)

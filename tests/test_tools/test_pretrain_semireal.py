@@ -47,7 +47,7 @@ def trained(tmp_path_factory):
             encoder, CONFIG, '--data-root', data, '--asset-root', assets,
             '--out', outs[encoder], '--iters', '2', '--batch-size', '4',
             *(['--concepts', concepts, '--concept-share', '0.5']
-              if encoder == 'clip' else [])
+              if encoder != 'audio' else [])
         ])
     return root, data, outs, reports
 
@@ -77,6 +77,7 @@ def test_reports_cover_both_test_splits(trained):
     assert osp.isfile(outs['audio'] + '.json')
     assert osp.isfile(osp.join(outs['clip'], 'report.json'))
     assert reports['clip']['num_concept_pictures'] == 2
+    assert reports['backbone']['num_concept_pictures'] == 2
     per_class = reports['clip']['test']['zero_shot_top1_per_class']
     assert per_class and all(0 <= v <= 1 for v in per_class.values())
 

@@ -10,7 +10,9 @@ on the held-out ``test`` and ``test_real`` splits (``docs/semireal.md``):
   sources, mixtures, silence); saved as the encoder's state dict.
 - ``backbone``: the config's backbone + a small dense head, labelling every
   pixel with the instrument seen there (0: background), i.e. objectness and
-  class; saved as the backbone's state dict (for its ``init_cfg``).
+  class; saved as the backbone's state dict (for its ``init_cfg``);
+  ``--concept-share`` pastes a concept icon over that share of its frames
+  as one more class, "other object".
 - ``clip``: a small ``transformers`` ``CLIPModel`` trained contrastively on
   masked frames (one object, or the sounding objects) and their phrases or
   captions, saved with its tokenizer as a folder (for ``clip_pretrained``);
@@ -41,7 +43,9 @@ from tqdm import tqdm
 from mmseg.registry import MODELS
 
 from rassu_mm.datasets.batch_augment import augment_pairs, box_crops
-from rassu_mm.datasets.concept_pictures import load_concepts, paste_concepts
+from rassu_mm.datasets.concept_pictures import (load_concepts,
+                                                overlay_concepts,
+                                                paste_concepts)
 
 CLIP_SIZES = dict(
     vision=dict(
@@ -191,7 +195,8 @@ class BackboneWithHead(nn.Module):
 
 def segmentation_metrics(pred: np.ndarray, labels: np.ndarray,
                          num_classes: int) -> dict:
-    """Pixel accuracy, mIoU over present classes, objectness IoU."""
+    """Pixel accuracy, mIoU over the classes present in ``labels``,
+    objectness IoU (any class but 0, "other object" included)."""
     ious = []
     for c in range(num_classes):
         union = ((pred == c) | (labels == c)).sum()
@@ -206,7 +211,10 @@ def segmentation_metrics(pred: np.ndarray, labels: np.ndarray,
 
 def pretrain_backbone(cfg: Config, args) -> dict:
     backbone = MODELS.build(dict(cfg.model.backbone, init_cfg=None))
-    num_classes = len(class_names()) + 1
+    concepts = (load_concepts(args.concepts)[0]
+                if args.concept_share > 0 else [])
+    # background, the instruments and, with concepts, "other object"
+    num_classes = len(class_names()) + 1 + bool(concepts)
     with torch.no_grad():
         feats = backbone(torch.zeros(1, 3, 64, 64))
     head = DenseHead([f.shape[1] for f in feats], num_classes)
@@ -218,9 +226,22 @@ def pretrain_backbone(cfg: Config, args) -> dict:
     def loss(logits, target):
         return F.cross_entropy(logits, target)
 
+    def augment(batch, gen):
+        images, target = batch
+        num = round(args.concept_share * len(images))
+        if num:
+            picked = torch.randint(len(concepts), (num, ),
+                                   generator=gen).tolist()
+            pasted = overlay_concepts(images[:num], target[:num],
+                                      [concepts[i] for i in picked],
+                                      num_classes - 1, gen)
+            images = torch.cat([pasted[0], images[num:]])
+            target = torch.cat([pasted[1], target[num:]])
+        return augment_pairs(images, target, gen)
+
     train_loop(model, [torch.from_numpy(x), torch.from_numpy(y)], loss, args,
-               augment=lambda batch, gen: augment_pairs(*batch, gen))
-    report = dict(num_train_frames=len(x))
+               augment=augment)
+    report = dict(num_train_frames=len(x), num_concept_pictures=len(concepts))
     for split in ('test', 'test_real'):
         xs, ys = frame_examples(args.data_root, args.asset_root,
                                 load_clips(args.data_root, split))
@@ -499,12 +520,13 @@ def parse_args(argv=None):
         help='clip: share of training views zoomed onto the object box')
     parser.add_argument(
         '--concepts', default='data/assets/concepts',
-        help='clip: the concept picture tree (generic named icons, no '
-        'instrument) mixed into every batch')
+        help='clip, backbone: the concept picture tree (generic named '
+        'icons, no instrument) mixed into every batch')
     parser.add_argument(
         '--concept-share', type=float, default=0.,
-        help='clip: share of each batch drawn from --concepts (default 0: '
-        'sr-Music pairs only; docs/semireal.md section 3 has the measured '
+        help='clip: share of each batch drawn from --concepts; backbone: '
+        'share of each batch with a concept pasted over the frame (default '
+        '0: sr-Music only; docs/semireal.md section 3 has the measured '
         'shares)')
     args = parser.parse_args(argv)
     if not 0 <= args.concept_share < 1:
