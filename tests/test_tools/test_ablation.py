@@ -282,6 +282,62 @@ def test_run_seeds_trains_only_those_and_reads_the_rest(
         ablation.parse_args(argv + ['--run-seeds', '3'])
 
 
+def test_path_sha256_of_files_and_folders(tmp_path):
+    import hashlib
+    single = tmp_path / 'backbone.pth'
+    single.write_bytes(b'weights')
+    assert ablation.path_sha256(str(single)) == hashlib.sha256(
+        b'weights').hexdigest()
+    clip = tmp_path / 'clip'
+    (clip / 'sub').mkdir(parents=True)
+    (clip / 'config.json').write_bytes(b'{}')
+    (clip / 'sub' / 'vocab.txt').write_bytes(b'a b')
+    digest = ablation.path_sha256(str(clip))
+    # names count as well as contents; the timing report does not count
+    assert digest == hashlib.sha256(b'config.json\0{}' + osp.join(
+        'sub', 'vocab.txt').encode() + b'\0a b').hexdigest()
+    (clip / ablation.PRETRAIN_REPORT).write_text('{"seconds": 1.5}')
+    assert ablation.path_sha256(str(clip)) == digest
+    (clip / 'sub' / 'vocab.txt').write_bytes(b'a c')
+    assert ablation.path_sha256(str(clip)) != digest
+
+
+def test_runs_with_different_inputs_are_flagged(tmp_path, monkeypatch):
+    """metrics.json records its inputs; the report warns when rows (or
+    seeds) were trained on different ones."""
+    work = str(tmp_path / 'work')
+    values = {(r, s): 0.5 for r in ('baseline', 'mohe') for s in range(2)}
+    launch, _ = _fake_launch(values)
+
+    def launch_with_inputs(run_dir, threads):
+        launch(run_dir, threads)
+        path = osp.join(run_dir, 'metrics.json')
+        with open(path) as f:
+            result = json.load(f)
+        other = run_dir.endswith(osp.join('mohe', 'seed_1'))
+        result['inputs'] = dict(train_ann='a' * 64,
+                                backbone=('c' if other else 'b') * 64)
+        with open(path, 'w') as f:
+            json.dump(result, f)
+
+    monkeypatch.setattr(ablation, 'launch', launch_with_inputs)
+    monkeypatch.setattr(ablation, 'prepare_data', lambda cfg, bench: None)
+    argv = ['--rows', 'baseline', 'mohe', '--seeds', '2', '--work-dir', work]
+    assert ablation.main(argv) == 0
+    with open(osp.join(work, 'ablation.json')) as f:
+        summary = json.load(f)
+    assert summary['input_mismatches'] == [
+        'backbone differs between runs: ' + 'b' * 12 +
+        ' (baseline seed 0, baseline seed 1, mohe seed 0); ' + 'c' * 12 +
+        ' (mohe seed 1)'
+    ]
+    with open(osp.join(work, 'ablation.md')) as f:
+        report = f.read()
+    assert report.startswith('## Warning: the runs are not paired\n')
+    assert ablation.input_mismatches(
+        [dict(name='baseline', runs=[dict(seed=0), dict(seed=1)])]) == []
+
+
 def _worker_run(run_dir, data, argv, name, monkeypatch):
     """Write one run's config (the hard full row, tiny) and run
     :func:`worker` in this process, as in a fresh one: the process-wide
@@ -369,6 +425,9 @@ def test_ablation_end_to_end(tmp_path):
         assert run['metrics'] == result['metrics']
         assert list(result['metrics']) == ['test', 'test_real']
         assert result['max_iters'] == 2
+        # the hard rows load no stand-in encoder: the annotations only
+        assert result['inputs'] == dict(train_ann=ablation.path_sha256(
+            osp.join(data, 'annotations', 'train.json')))
         for metrics in result['metrics'].values():
             assert set(ablation.METRICS) <= set(metrics)
         assert row['mean']['test_real'] == {

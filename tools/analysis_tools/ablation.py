@@ -28,7 +28,9 @@ the same weights (paired rows).
 Each run writes ``<work-dir>/<row>/seed_<seed>/metrics.json``: one metrics
 dict per test split (``metrics[split]``), the validation history
 (``val_history``: ``iter``, ``ssu_score``, ``metrics``) and its
-``convergence`` (:func:`convergence`). A run whose file holds every
+``convergence`` (:func:`convergence`), the SHA-256 of its inputs
+(``inputs``: training annotations and stand-in encoders, :func:`run_inputs`)
+and the git ``commit``. A run whose file holds every
 requested split is not repeated, so an interrupted ablation is finished by
 running the same command again; a file of the earlier single-split format
 (one flat metrics dict) is read as split ``test``. At the end
@@ -54,6 +56,7 @@ Examples::
 """
 import argparse
 import copy
+import hashlib
 import json
 import math
 import os
@@ -132,6 +135,7 @@ ZERO_AUDIO_SUFFIX = '_zero_audio'
 MIN_FLAT_POINTS = 3
 NOT_RUN = 'not run yet'  # the error of a run that was only to be read
 SEMIREAL_ASSETS = 'data/assets/semireal/index.json'
+PRETRAIN_REPORT = 'report.json'  # in a stand-in CLIP folder, not an input
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -436,6 +440,57 @@ def encoder_checkpoints(cfg) -> Dict[str, str]:
     return paths
 
 
+def path_sha256(path: str) -> str:
+    """SHA-256 of a file, or of a folder's files (relative names and
+    contents, in name order) but its ``report.json`` (the pretraining
+    report of ``pretrain_semireal.py clip``, which holds timings)."""
+    digest = hashlib.sha256()
+    if osp.isdir(path):
+        files = sorted(
+            osp.relpath(osp.join(root, name), path)
+            for root, _, names in os.walk(path) for name in names
+            if osp.join(root, name) != osp.join(path, PRETRAIN_REPORT))
+    else:
+        files = ['']
+    for rel in files:
+        if rel:
+            digest.update(rel.encode() + b'\0')
+        with open(osp.join(path, rel) if rel else path, 'rb') as f:
+            for block in iter(lambda: f.read(1 << 20), b''):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def run_inputs(cfg) -> Dict[str, str]:
+    """SHA-256 of what a run reads besides its config and the code: the
+    training annotation file (``train_ann``) and each stand-in encoder it
+    loads (:func:`encoder_checkpoints`)."""
+    dataset = cfg.train_dataloader['dataset']
+    paths = dict(train_ann=osp.join(dataset['data_root'],
+                                    dataset['ann_file']),
+                 **encoder_checkpoints(cfg))
+    return {name: path_sha256(path) for name, path in paths.items()}
+
+
+def input_mismatches(rows: List[dict]) -> List[str]:
+    """One line per input (:func:`run_inputs`) that differs between the
+    runs of the table, which then are not paired: e.g. runs trained on
+    different machines with stand-ins pretrained on each. Runs that did
+    not record their inputs are left out."""
+    seen = {}  # input name -> digest -> ['row seed s', ...]
+    for row in rows:
+        for run in row['runs']:
+            for name, digest in (run.get('inputs') or {}).items():
+                seen.setdefault(name, {}).setdefault(digest, []).append(
+                    f'{row["name"]} seed {run["seed"]}')
+    return [
+        f'{name} differs between runs: ' + '; '.join(
+            f'{digest[:12]} ({", ".join(runs)})'
+            for digest, runs in digests.items())
+        for name, digests in seen.items() if len(digests) > 1
+    ]
+
+
 def run_tool(*cmd: str) -> None:
     print('+', ' '.join(cmd), flush=True)
     subprocess.run([sys.executable, *cmd], cwd=REPO, check=True)
@@ -515,6 +570,7 @@ def worker(run_dir: str) -> None:
     register_all_modules(init_default_scope=True)
     cfg = Config.fromfile(osp.join(run_dir, 'config.py'))
     cfg.work_dir = run_dir
+    inputs = run_inputs(cfg)
     start = time.time()
     runner = Runner.from_cfg(cfg)
     val = ValHistoryHook()
@@ -552,7 +608,9 @@ def worker(run_dir: str) -> None:
         train_s=round(trained - start, 1),
         val_s=round(val.seconds, 1),
         test_s=test_s,
-        max_iters=max_iters)
+        max_iters=max_iters,
+        inputs=inputs,
+        commit=git_commit())
     with open(osp.join(run_dir, 'metrics.json'), 'w') as f:
         json.dump(result, f, indent=1)
 
@@ -808,10 +866,16 @@ def format_convergence(rows: List[dict]) -> str:
 
 
 def format_report(rows: List[dict], splits: List[Split], diffs: list,
-                  drops: list, flat_tol: float) -> str:
-    """ablation.md: the mean ± std table of every split, the paired
-    differences, the zero-audio drops and the convergence check."""
-    parts = ['## Mean ± std over seeds\n']
+                  drops: list, flat_tol: float,
+                  mismatches: Sequence[str] = ()) -> str:
+    """ablation.md: a warning when the runs' inputs differ
+    (:func:`input_mismatches`), the mean ± std table of every split, the
+    paired differences, the zero-audio drops and the convergence check."""
+    parts = []
+    if mismatches:
+        parts.append('## Warning: the runs are not paired\n\n' + ''.join(
+            f'- {line}\n' for line in mismatches))
+    parts.append('## Mean ± std over seeds\n')
     for split in splits:
         view = [
             dict(row, mean=row['mean'][split.name],
@@ -884,12 +948,14 @@ def main(argv=None) -> int:
                  mean={k: v[0] for k, v in stats.items()},
                  std={k: v[1] for k, v in stats.items()}))
     diffs, drops = comparisons(table_rows, splits)
+    mismatches = input_mismatches(table_rows)
     summary = dict(
         benchmark=args.benchmark,
         rows=table_rows,
         splits=[s._asdict() for s in splits],
         differences=diffs,
         audio_drop=drops,
+        input_mismatches=mismatches,
         seeds=args.seeds,
         max_iters=args.max_iters,
         val_interval=args.val_interval,
@@ -902,7 +968,8 @@ def main(argv=None) -> int:
     os.makedirs(args.work_dir, exist_ok=True)
     with open(osp.join(args.work_dir, 'ablation.json'), 'w') as f:
         json.dump(summary, f, indent=1)
-    report = format_report(table_rows, splits, diffs, drops, args.flat_tol)
+    report = format_report(table_rows, splits, diffs, drops, args.flat_tol,
+                           mismatches)
     with open(osp.join(args.work_dir, 'ablation.md'), 'w') as f:
         f.write(report)
     print('\n' + report)
