@@ -497,10 +497,12 @@ def save_state(module: nn.Module, out: str) -> None:
 
 PRETRAIN = dict(audio=pretrain_audio, backbone=pretrain_backbone,
                 clip=pretrain_clip)
+# the lengths of the stand-ins measured in docs/semireal.md, section 3,
+# which tools/analysis_tools/ablation.py pretrains when they are missing
 DEFAULTS: Dict[str, dict] = dict(
     audio=dict(iters=1500, batch_size=128, lr=3e-3),
-    backbone=dict(iters=1500, batch_size=32, lr=3e-3),
-    clip=dict(iters=3000, batch_size=128, lr=1e-3))
+    backbone=dict(iters=1200, batch_size=32, lr=3e-3),
+    clip=dict(iters=1500, batch_size=128, lr=1e-3))
 
 
 def parse_args(argv=None):
