@@ -488,3 +488,27 @@ def test_ablation_end_to_end(tmp_path):
     assert ablation.main(argv) == 0
     assert os.stat(osp.join(work, 'full', 'seed_0',
                             'metrics.json')).st_mtime_ns == stamp.st_mtime_ns
+
+
+def test_committed_sr_music_runs_are_read_back_and_paired(tmp_path):
+    """docs/results/ablation_sr_music holds finished runs of the sr-Music
+    ablation: copied into a work dir they are read back (nothing is
+    trained), each with every sr-Music split, and all of them read the
+    same inputs, so the tables pair them."""
+    import shutil
+    work = str(tmp_path / 'work')
+    shutil.copytree(osp.join(REPO_ROOT, 'docs', 'results',
+                             'ablation_sr_music'), work)
+    assert ablation.main(['--benchmark', 'sr_music', '--seeds', '3',
+                          '--collect', '--work-dir', work]) == 0
+    with open(osp.join(work, 'ablation.json')) as f:
+        summary = json.load(f)
+    runs = [run for row in summary['rows'] for run in row['runs']
+            if 'error' not in run]
+    assert runs
+    assert summary['input_mismatches'] == []
+    for run in runs:
+        assert set(run['metrics']) == {'test', 'test_real',
+                                       'test_zero_audio'}
+        assert run['max_iters'] == runs[0]['max_iters']
+        assert {'train_ann', 'backbone', 'audio'} <= set(run['inputs'])
