@@ -697,9 +697,8 @@ def split_runs(runs: List[dict], split: str) -> List[dict]:
     """The runs with ``metrics`` narrowed to one split (runs without it
     count as missing)."""
     return [
-        dict(r, metrics=r['metrics'][split])
-        if split in r.get('metrics', {}) else dict(seed=r['seed'],
-                                                    error='missing')
+        dict(r, metrics=r['metrics'][split]) if split in r.get(
+            'metrics', {}) else dict(seed=r['seed'], error='missing')
         for r in runs
     ]
 
